@@ -1,0 +1,1 @@
+"""Risk-limiting audits (SHANGRLA framework): sampling, assorters, risk measurement, plans."""

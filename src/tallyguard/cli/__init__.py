@@ -1,0 +1,1 @@
+"""The ``tallyguard`` command line (typer + rich); thin over the library."""

@@ -1,0 +1,1 @@
+"""Statistical election forensics on unit-level results, calibrated by simulation."""

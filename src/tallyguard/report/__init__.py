@@ -1,0 +1,1 @@
+"""Reports: HTML, PDF, CSV and JSON renderings of results."""

@@ -1,0 +1,1 @@
+"""Voter-roll list maintenance: record linkage with honest chance-match estimates."""

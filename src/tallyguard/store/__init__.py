@@ -1,0 +1,1 @@
+"""Persistent state (SQLAlchemy): SQLite by default, PostgreSQL for teams."""

@@ -1,0 +1,1 @@
+"""Web interface (FastAPI + Jinja2 + htmx) over the audit workflow."""
