@@ -10,14 +10,13 @@ from __future__ import annotations
 import sys
 import traceback
 
-import click
 import typer
 
 from tallyguard import __version__
 from tallyguard.cli import demo as demo_cmd
 from tallyguard.cli import simulate as simulate_cmd
 from tallyguard.cli import verify as verify_cmd
-from tallyguard.cli.output import stderr
+from tallyguard.cli.output import escape, stderr
 from tallyguard.errors import EXIT_INTERNAL, TallyguardError
 
 app = typer.Typer(
@@ -64,11 +63,11 @@ def run(argv: list[str] | None = None) -> None:
     try:
         app(args=args, prog_name="tallyguard")
     except TallyguardError as error:
-        stderr.print(f"[bold red]error:[/] {error}", markup=True, highlight=False)
+        stderr.print(f"[bold red]error:[/] {escape(str(error))}")
         if debug:
             traceback.print_exc()
         sys.exit(error.exit_code)
-    except (KeyboardInterrupt, click.exceptions.Abort):
+    except (KeyboardInterrupt, typer.Abort):
         stderr.print("interrupted; nothing was left half-written.")
         sys.exit(130)
     except Exception as error:  # noqa: BLE001 - the last line of defence for users
@@ -77,7 +76,7 @@ def run(argv: list[str] | None = None) -> None:
         else:
             name = type(error).__name__
             stderr.print(
-                f"[bold red]internal error:[/] {name}: {error}\n"
+                f"[bold red]internal error:[/] {name}: {escape(str(error))}\n"
                 "This is a bug in tallyguard, not in your data. Re-run with --debug for "
                 "the traceback and report it.",
                 highlight=False,
