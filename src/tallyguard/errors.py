@@ -60,6 +60,7 @@ class InputError(TallyguardError):
             where.append(f"field {self.field!r}")
         text = f"{', '.join(where)}: {self.message}" if where else self.message
         if self.fix:
+            text = text if text.endswith((".", "?", "!")) else text + "."
             text += f" Fix: {self.fix}"
         return text
 

@@ -1,8 +1,62 @@
-"""``tallyguard demo``."""
+"""``tallyguard demo``: the main job end to end on embedded defaults."""
 
 from __future__ import annotations
 
+from pathlib import Path
 
-def demo() -> None:
-    """Run the main job end to end on embedded defaults."""
-    raise NotImplementedError
+import typer
+
+from tallyguard.cli.output import emit_json, stdout, steps
+from tallyguard.cli.simulate import show_summary
+from tallyguard.evidence import verify_bundle
+from tallyguard.simulate import parse_config, run_simulation
+from tallyguard.simulate.run import STEPS
+
+#: The demo election: small enough for seconds, with every kind of trouble in it.
+DEMO_PARAMETERS = {
+    "seed": "tallyguard-demo-2026",
+    "units": 240,
+    "jurisdictions": 6,
+    "regions": 3,
+    "discrepancies": {
+        "overstatement_1": 0.002,
+        "overstatement_2": 0.0005,
+        "understatement_1": 0.002,
+    },
+    "manipulation": {
+        "regions": ["R02"],
+        "stuffing": {"incremental_rate": 0.15, "extreme_rate": 0.02},
+        "rounding": {"unit_rate": 0.05},
+    },
+}
+
+
+def demo(
+    out: Path = typer.Option(
+        Path("tallyguard-demo"), "--out", help="Where to write the demo files."
+    ),
+    json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Simulate an election, seal it as an evidence bundle, verify it, and say where it is.
+
+    The demo replaces --out if it exists. Later pillars (audits, forensics, rolls) add
+    their steps here.
+    """
+    config = parse_config(DEMO_PARAMETERS, source="demo parameters")
+    election_dir = out / "election"
+    with steps("demo: simulate", STEPS, enabled=not json_out) as step:
+        summary = run_simulation(config, election_dir, overwrite=True, stamp=True, on_step=step)
+    with steps("demo: verify", 4, enabled=not json_out) as step:
+        report = verify_bundle(election_dir, on_step=step)
+    report.raise_for_problems()
+    if json_out:
+        emit_json({"election": str(election_dir), "summary": summary, "verify": report.to_json()})
+        return
+    show_summary(summary, election_dir)
+    stdout.print(
+        f"[green]Evidence bundle intact[/]: {report.files_checked} files re-hashed"
+        + (", simulation re-run and identical" if report.rerun_done else "")
+        + f".\n  Files: {election_dir.resolve()}\n"
+        f"  Ground truth: {(election_dir / 'truth').resolve()}\n"
+        f"  Check it yourself: tallyguard verify {election_dir}"
+    )

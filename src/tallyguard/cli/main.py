@@ -11,12 +11,13 @@ import sys
 import traceback
 
 import typer
+from rich.markup import escape
 
 from tallyguard import __version__
 from tallyguard.cli import demo as demo_cmd
 from tallyguard.cli import simulate as simulate_cmd
 from tallyguard.cli import verify as verify_cmd
-from tallyguard.cli.output import escape, stderr
+from tallyguard.cli.output import stderr
 from tallyguard.errors import EXIT_INTERNAL, TallyguardError
 
 app = typer.Typer(
@@ -70,7 +71,7 @@ def run(argv: list[str] | None = None) -> None:
     except (KeyboardInterrupt, typer.Abort):
         stderr.print("interrupted; nothing was left half-written.")
         sys.exit(130)
-    except Exception as error:  # noqa: BLE001 - the last line of defence for users
+    except Exception as error:
         if debug:
             traceback.print_exc()
         else:

@@ -47,9 +47,13 @@ class Contest:
             raise ValueError(f"contest {self.name!r}: votes_allowed must be >= num_winners")
         if self.kind is ContestKind.SUPERMAJORITY:
             if self.share_to_win is None or not 0.5 <= self.share_to_win < 1:
-                raise ValueError(f"supermajority contest {self.name!r} needs share_to_win in [1/2, 1)")
+                raise ValueError(
+                    f"supermajority contest {self.name!r} needs share_to_win in [1/2, 1)"
+                )
             if self.num_winners != 1 or self.votes_allowed != 1:
-                raise ValueError(f"supermajority contest {self.name!r} has one winner, vote for one")
+                raise ValueError(
+                    f"supermajority contest {self.name!r} has one winner, vote for one"
+                )
         elif self.share_to_win is not None:
             raise ValueError(f"share_to_win applies only to supermajority contests ({self.name!r})")
 
