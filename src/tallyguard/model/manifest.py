@@ -9,8 +9,9 @@ from dataclasses import dataclass
 class ManifestBatch:
     """One row of a ballot manifest: a batch of ballot cards kept together.
 
-    ``batch_name`` is unique within its jurisdiction (Arlo's rule); cards in a
-    batch are numbered 1..``num_ballots`` in storage order.
+    A batch is identified by (jurisdiction, tabulator, batch_name): Arlo's own
+    templates reuse a batch name on different tabulators. Cards in a batch are
+    numbered 1..``num_ballots`` in storage order.
     """
 
     jurisdiction: str
