@@ -16,7 +16,7 @@ _MARK = {True: "[green]ok[/]", False: "[bold red]FAILED[/]", None: "[dim]skipped
 
 
 def _render(report: VerificationReport) -> None:
-    """Print the checks, notes and (in red) the discrepancies of ``report``."""
+    """Print the checks and notes; the discrepancies go to stderr with the error."""
     stdout.print(f"[bold]Evidence bundle[/] {escape(str(report.bundle))}")
     checks = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
     checks.add_column("check")
@@ -30,10 +30,6 @@ def _render(report: VerificationReport) -> None:
         stdout.print(f"[yellow]note:[/] {escape(note)}")
     if report.ok:
         stdout.print("[bold green]intact:[/] [green]every file is what bundle.json says.[/]")
-        return
-    stdout.print(f"[bold red]{len(report.discrepancies)} discrepancy(ies):[/]")
-    for item in report.discrepancies:
-        stdout.print(f"[red]  - {escape(item.render())}[/]")
 
 
 def verify(
