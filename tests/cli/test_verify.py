@@ -71,7 +71,8 @@ def test_damaged_bundle_exits_3_and_names_the_file(
     assert "intact" not in out
     assert "does NOT verify" in err
     assert relative in err
-    assert relative not in out  # named once, on stderr with the error
+    if relative != "bundle.json":  # the table always has a bundle.json row
+        assert relative not in out  # named once, on stderr with the error
 
 
 def test_damaged_bundle_json_output(bundle: Path, capsys: pytest.CaptureFixture[str]) -> None:
