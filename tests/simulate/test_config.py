@@ -25,13 +25,13 @@ def test_defaults_cover_every_contest_kind() -> None:
         ({"manipulation": {"regions": ["R99"]}}, None, "unknown region"),
         (
             {"contests": [{"name": "A:B", "choices": {"x": 1, "y": 1}}]},
-            "contests.0.name",
+            "contests[0].name",
             "pattern",
         ),
-        ({"contests": [{"name": "A", "choices": {"x": 1}}]}, "contests.0.choices", "at least 2"),
+        ({"contests": [{"name": "A", "choices": {"x": 1}}]}, "contests[0].choices", "at least 2"),
         ({"contests": [{"name": "A", "choices": {"x|y": 1, "z": 1}}]}, None, "pattern"),
         ({"contests": [{"name": "A", "choices": {"x": 0, "z": 1}}]}, None, "greater than 0"),
-        ({"colour": "blue"}, "colour", "Extra inputs"),
+        ({"colour": "blue"}, "colour", "unknown field"),
     ],
 )
 def test_bad_parameters_are_input_errors_naming_the_field(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +10,7 @@ from rich.table import Table
 
 from tallyguard.cli.output import emit_json, stdout, steps
 from tallyguard.errors import InputError
+from tallyguard.io.jsonfile import load_json
 from tallyguard.simulate import parse_config, run_simulation
 from tallyguard.simulate.run import STEPS
 
@@ -26,19 +26,7 @@ def _rate(help_text: str) -> Any:
 
 
 def _read_config(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError("file not found.", file=path, fix="check the --config path.") from None
-    except UnicodeDecodeError:
-        raise InputError("is not UTF-8 text.", file=path, fix="save it as UTF-8 JSON.") from None
-    except json.JSONDecodeError as error:
-        raise InputError(
-            f"not valid JSON ({error.msg}).",
-            file=path,
-            line=error.lineno,
-            fix="fix the JSON syntax.",
-        ) from None
+    data = load_json(path)
     if not isinstance(data, dict):
         raise InputError("must hold a JSON object of parameters.", file=path, line=1)
     return data

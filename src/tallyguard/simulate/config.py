@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from tallyguard.errors import InputError
+from tallyguard.io.jsonfile import validation_error
 from tallyguard.model import Contest, ContestKind
 
 Rate = Field(default=0.0, ge=0.0, le=1.0)
@@ -303,15 +304,10 @@ def parse_config(data: Mapping[str, Any], *, source: str = "options") -> Simulat
     try:
         return SimulationConfig.model_validate(data)
     except ValidationError as error:
-        first = error.errors()[0]
-        location = ".".join(str(part) for part in first["loc"]) or None
-        message = first["msg"].removeprefix("Value error, ")
-        more = len(error.errors()) - 1
-        if more:
-            message += f" (and {more} more problem(s))"
+        problem = validation_error(error, file=source)
         raise InputError(
-            message,
+            problem.message,
             file=source,
-            field=location,
+            field=problem.field,
             fix="see `tallyguard simulate election --help` and docs/simulator.md.",
         ) from None
