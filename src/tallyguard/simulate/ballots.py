@@ -56,9 +56,10 @@ def _layout(
     start = np.concatenate(([0], np.cumsum(per_unit)[:-1]))
     offset = np.arange(n, dtype=np.int64) - start[unit]
     stuffed = offset >= units.voters[unit]
-    if stuffed.any():  # stuffed ballots end up mixed with the genuine ones
-        order = np.lexsort((rng.random(n), unit))
-        stuffed = stuffed[order]
+    mixed = np.flatnonzero((stuffing.stuffed > 0)[unit])
+    if mixed.size:  # stuffed ballots end up mixed with the genuine ones of their unit
+        order = mixed[np.lexsort((rng.random(mixed.size), unit[mixed]))]
+        stuffed[mixed] = stuffed[order]
     batches_per_unit = -(-per_unit // batch_size)
     first_batch = np.concatenate(([0], np.cumsum(batches_per_unit)[:-1]))
     batch = first_batch[unit] + offset // batch_size
