@@ -14,6 +14,7 @@ import typer
 from rich.markup import escape
 
 from tallyguard import __version__
+from tallyguard.cli import audit as audit_cmd
 from tallyguard.cli import demo as demo_cmd
 from tallyguard.cli import simulate as simulate_cmd
 from tallyguard.cli import verify as verify_cmd
@@ -55,6 +56,7 @@ def main(
 app.command("demo")(demo_cmd.demo)
 app.add_typer(simulate_cmd.app, name="simulate")
 app.command("verify")(verify_cmd.verify)
+app.add_typer(audit_cmd.app, name="audit")
 
 
 def run(argv: list[str] | None = None) -> None:

@@ -1,0 +1,251 @@
+"""``tallyguard audit ...``: the statistics of risk-limiting audits from the command line."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from tallyguard.audit.assorters import make_assertions
+from tallyguard.audit.measure import AuditKind, check_risk_limit, measure_risk
+from tallyguard.audit.plan import ErrorRates, bravo_asn, km_expected_sample_size, plan_contest
+from tallyguard.audit.sampling import sample_manifest
+from tallyguard.cli.output import emit_json, stdout
+from tallyguard.errors import InputError
+from tallyguard.io.audit_contest import read_audit_contest
+from tallyguard.io.audited import read_audited
+from tallyguard.io.manifest import read_manifest
+
+app = typer.Typer(
+    help="Risk-limiting audits: draw the sample, plan its size, measure the risk.",
+    no_args_is_help=True,
+)
+
+KIND_HELP = "polling (no CVRs) or comparison (ballot-level, against CVRs)."
+SHOWN = 25
+
+
+def _kind(value: str) -> str:
+    if value not in ("polling", "comparison"):
+        raise InputError(
+            f"unknown audit kind {value!r}.", field="--kind", fix="use polling or comparison."
+        )
+    return value
+
+
+def _write_csv_atomically(path: Path, rows: list[dict[str, Any]], columns: list[str]) -> None:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(buffer.getvalue(), encoding="utf-8")
+    os.replace(partial, path)
+
+
+@app.command("sample")
+def sample(
+    manifest: Path = typer.Option(..., "--manifest", help="Ballot manifest CSV (Arlo's headers)."),
+    seed: str = typer.Option(..., "--seed", help="The public random seed (e.g. 20 dice digits)."),
+    size: int = typer.Option(..., "--size", min=0, help="Number of draws."),
+    with_replacement: bool = typer.Option(
+        False, "--with-replacement", help="Draw with replacement (a card may come up twice)."
+    ),
+    jurisdiction: str | None = typer.Option(
+        None, "--jurisdiction", help="Jurisdiction name for a manifest without that column."
+    ),
+    out: Path | None = typer.Option(None, "--out", help="Also write the draws to this CSV."),
+    json_out: bool = typer.Option(False, "--json", help="Print the draws as JSON."),
+) -> None:
+    """Draw ballot cards with Rivest's consistent sampler (as Arlo does), in draw order.
+
+    Anyone with the manifest and the seed gets the same tickets: each card's id is
+    ((jurisdiction, batch), position) and its ticket comes from SHA-256 of the seed and id.
+    """
+    batches = read_manifest(manifest, jurisdiction)
+    draws = [
+        asdict(d) for d in sample_manifest(batches, seed, size, with_replacement=with_replacement)
+    ]
+    columns = ["ticket", "jurisdiction", "batch_name", "position", "times_sampled"]
+    if out is not None:
+        _write_csv_atomically(out, draws, columns)
+    if json_out:
+        emit_json(draws)
+        return
+    table = Table(*columns, title=f"{len(draws):,} draws from {manifest.name}")
+    for row in draws[:SHOWN]:
+        table.add_row(*(escape(str(row[c])) for c in columns))
+    stdout.print(table)
+    if len(draws) > SHOWN:
+        stdout.print(f"... {len(draws) - SHOWN:,} more; use --out FILE.csv or --json for all.")
+
+
+@app.command("risk")
+def risk(
+    contest: Path = typer.Option(..., "--contest", help="Contest JSON (or a contests.json)."),
+    name: str | None = typer.Option(None, "--name", help="Contest name within a contests.json."),
+    audited: Path = typer.Option(..., "--audited", help="Audited ballots CSV, in draw order."),
+    kind: str = typer.Option(..., "--kind", help=KIND_HELP),
+    method: str | None = typer.Option(
+        None,
+        "--method",
+        help="bravo or alpha (polling); alpha, betting or kaplan-markov (comparison). "
+        "[default: alpha for polling, betting for comparison]",
+    ),
+    risk_limit: float = typer.Option(0.05, "--risk-limit", help="Risk limit as a fraction."),
+    with_replacement: bool = typer.Option(
+        False, "--with-replacement", help="The sample was drawn with replacement."
+    ),
+    json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Measure the risk: the largest sequential p-value over the contest's assertions.
+
+    The outcome is confirmed when the risk is at most the risk limit; otherwise audit more
+    ballots or count them all by hand.
+    """
+    audit_kind: AuditKind = "polling" if _kind(kind) == "polling" else "comparison"
+    reported = read_audit_contest(contest, name)
+    sample = read_audited(audited, reported.contest, comparison=audit_kind == "comparison")
+    report = measure_risk(
+        reported,
+        sample,
+        kind=audit_kind,
+        method=method,
+        risk_limit=risk_limit,
+        with_replacement=with_replacement,
+    )
+    if json_out:
+        emit_json(report.to_json())
+        return
+    verdict = "[bold green]CONFIRMED[/]" if report.confirmed else "[bold yellow]not confirmed[/]"
+    stdout.print(
+        f"[bold]{escape(report.contest)}[/]: risk {report.risk:.4g} vs limit {report.risk_limit:g} "
+        f"-> {verdict} ({report.kind}, {report.method}, {report.sample_size:,} of "
+        f"{report.population:,} cards{', with replacement' if report.with_replacement else ''})"
+    )
+    table = Table("assertion", "margin", "p-value", "confirmed")
+    for row in report.assertions:
+        table.add_row(
+            escape(row.assertion),
+            f"{row.margin:.4%}",
+            f"{row.p_value:.4g}",
+            "yes" if row.confirmed else "no",
+        )
+    stdout.print(table)
+    for note in report.notes:
+        stdout.print(f"[yellow]note:[/] {escape(note)}")
+    if not report.confirmed:
+        stdout.print(
+            "Not confirmed: audit more ballots (tallyguard audit plan) or count all by hand."
+        )
+
+
+@app.command("plan")
+def plan(
+    contest: Path = typer.Option(..., "--contest", help="Contest JSON (or a contests.json)."),
+    name: str | None = typer.Option(None, "--name", help="Contest name within a contests.json."),
+    kind: str = typer.Option(..., "--kind", help=KIND_HELP),
+    risk_limit: float = typer.Option(0.05, "--risk-limit", help="Risk limit as a fraction."),
+    o1: float = typer.Option(
+        0.001, "--o1", min=0.0, max=1.0, help="Expected 1-vote overstatement rate (comparison)."
+    ),
+    o2: float = typer.Option(
+        0.0001, "--o2", min=0.0, max=1.0, help="Expected 2-vote overstatement rate (comparison)."
+    ),
+    u1: float = typer.Option(
+        0.001, "--u1", min=0.0, max=1.0, help="Expected 1-vote understatement rate (comparison)."
+    ),
+    u2: float = typer.Option(
+        0.0001, "--u2", min=0.0, max=1.0, help="Expected 2-vote understatement rate (comparison)."
+    ),
+    reps: int = typer.Option(1000, "--reps", min=100, help="Simulated audits per method."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the planning simulation."),
+    with_replacement: bool = typer.Option(
+        False, "--with-replacement", help="Plan for sampling with replacement."
+    ),
+    json_out: bool = typer.Option(False, "--json", help="Print the plan as JSON."),
+) -> None:
+    """Sample sizes that finish in one round with probability 0.5 / 0.7 / 0.9, every method.
+
+    Sizes come from seeded simulation (each with its Monte-Carlo standard error), beside the
+    closed forms the references use (BRAVO ASN; Kaplan-Markov as Arlo). They are estimates
+    for planning, not guarantees: the risk measured on the real sample decides.
+    """
+    if kind == "batch":
+        raise InputError(
+            "planning a batch comparison audit needs the batch tallies.",
+            field="--kind",
+            fix="plan polling or comparison here; batch audits are planned in the audit workflow.",
+        )
+    audit_kind: AuditKind = "polling" if _kind(kind) == "polling" else "comparison"
+    check_risk_limit(risk_limit)
+    reported = read_audit_contest(contest, name)
+    assertions = make_assertions(reported.contest, reported.totals, reported.ballots)
+    rates = ErrorRates(o1=o1, o2=o2, u1=u1, u2=u2)
+    rows = plan_contest(
+        assertions,
+        kind=audit_kind,
+        totals=reported.totals,
+        rates=rates,
+        alpha=risk_limit,
+        reps=reps,
+        seed=seed,
+        replace=with_replacement,
+    )
+    closest = min((a for a in assertions), key=lambda a: a.margin)
+    closed: dict[str, float | None] = {}
+    if closest.can_confirm and closest.assorter.loser is not None:
+        if audit_kind == "polling":
+            shares = reported.totals
+            valid = shares[closest.assorter.winner] + shares[closest.assorter.loser]
+            pair_margin = (shares[closest.assorter.winner] - shares[closest.assorter.loser]) / valid
+            # findAsn counts ballots voting for the pair; scale to all cards.
+            closed["bravo_asn"] = bravo_asn(pair_margin, risk_limit) * reported.ballots / valid
+        else:
+            closed["kaplan_markov_expected"] = km_expected_sample_size(
+                closest.margin, risk_limit, rates
+            )
+    document = {
+        "contest": reported.contest.name,
+        "kind": audit_kind,
+        "risk_limit": risk_limit,
+        "ballots": reported.ballots,
+        "smallest_margin": closest.margin,
+        "rates": asdict(rates) if audit_kind == "comparison" else None,
+        "closed_form": closed,
+        "methods": [asdict(row) for row in rows],
+    }
+    if json_out:
+        emit_json(document)
+        return
+    stdout.print(
+        f"[bold]{escape(reported.contest.name)}[/]: {audit_kind} audit, risk limit {risk_limit:g}, "
+        f"{reported.ballots:,} cards, smallest margin {closest.margin:.3%}"
+    )
+    table = Table(
+        "method",
+        *(f"P(finish)≥{q:g}" for q in rows[0].quantiles),
+        "expected",
+        title="cards to audit in round 1",
+    )
+    for row in rows:
+        cells = [
+            "full hand count" if full else f"{size:,} ±{se:.0f}"
+            for size, se, full in zip(row.sizes, row.size_se, row.full_hand_count, strict=True)
+        ]
+        table.add_row(row.method, *cells, f"{row.expected:,.0f} ±{row.expected_se:.0f}")
+    stdout.print(table)
+    for label, value in closed.items():
+        if value is not None:
+            stdout.print(f"closed form {label.replace('_', ' ')}: {value:,.1f}")
+    stdout.print(
+        f"[dim]{rows[0].reps:,} simulated audits per method, seed {seed}; "
+        "± is the Monte-Carlo SE.[/]"
+    )
