@@ -20,8 +20,8 @@ from tallyguard.audit.plan.closed_form import (
     km_expected_sample_size,
     km_expected_sample_size_rounded,
     km_nmin,
-    km_p_value,
 )
+from tallyguard.audit.risk import km_p_value
 from tallyguard.errors import InputError
 
 MARGINS = [0.001, 0.005, 0.01, 0.0227, 0.03, 0.04, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 0.99]
@@ -74,7 +74,9 @@ def test_km_expected_published() -> None:
     assert km_expected_sample_size_rounded(0.05, 0.05, rates, round_up_1=False) == 125
     assert km_expected_sample_size_rounded(0.05, 0.05, rates) == 136
     assert km_expected_sample_size_rounded(nh2016, 0.05, ErrorRates(o1=0.001)) == 335
-    assert km_p_value(200, nh2016, o1=1) == pytest.approx(0.21438135077031842, rel=1e-12)
+    assert km_p_value(200, 1, diluted_margin=nh2016) == pytest.approx(
+        0.21438135077031842, rel=1e-12
+    )
 
 
 # rlacalc on a grid ---------------------------------------------------------------
@@ -96,8 +98,8 @@ def test_equal_to_rlacalc_on_a_grid() -> None:
         ]:
             ours = km_nmin(margin, alpha, o1=o1, o2=o2, u1=u1, u2=u2)
             assert ours == rlacalc.nmin(alpha, KM_GAMMA, margin, o1, o2, u1, u2)
-            assert km_p_value(100, margin, o1=o1, o2=o2, u1=u1, u2=u2) == pytest.approx(
-                rlacalc.KM_P_value(100, KM_GAMMA, margin, o1, o2, u1, u2), rel=1e-12
+            assert km_p_value(100, o1, o2, u1, u2, diluted_margin=margin) == pytest.approx(
+                min(1.0, rlacalc.KM_P_value(100, KM_GAMMA, margin, o1, o2, u1, u2)), rel=1e-12
             )
         for rates in RATE_GRID:
             args = (alpha, KM_GAMMA, margin, rates.o1, rates.o2, rates.u1, rates.u2)
@@ -212,7 +214,7 @@ def test_km_nmin_suffices(margin: float, alpha: float, o1: int, o2: int) -> None
     """n_min uses ln(1 - m/(2 gamma)) <= -m/(2 gamma), so its P-value is at most alpha."""
     n = km_nmin(margin, alpha, o1=o1, o2=o2)
     if n > o1 + o2:  # the formula decides
-        assert km_p_value(int(n), margin, o1=o1, o2=o2) <= alpha * (1 + 1e-9)
+        assert km_p_value(int(n), o1, o2, diluted_margin=margin) <= alpha * (1 + 1e-9)
 
 
 @given(margins, alphas)

@@ -18,7 +18,6 @@ from tallyguard.audit.plan.closed_form import (
     km_expected_sample_size,
     km_expected_sample_size_rounded,
     km_nmin,
-    km_p_value,
 )
 from tallyguard.audit.plan.population import (
     Population,
@@ -51,7 +50,6 @@ __all__ = [
     "km_expected_sample_size",
     "km_expected_sample_size_rounded",
     "km_nmin",
-    "km_p_value",
     "next_round_size",
     "plan_assertion",
     "plan_contest",

@@ -26,9 +26,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from tallyguard.audit.risk.kaplan_markov import GAMMA
 from tallyguard.errors import InputError
 
-KM_GAMMA = 1.03905
+KM_GAMMA = GAMMA
 """The error-inflation factor of Stark's tools, Arlo, AGI and ColoradoRLA."""
 
 _RLACALC_BALLOTS = 100_000.0  # rlacalc's normalising constant; it cancels but fixes rounding
@@ -155,32 +156,6 @@ def km_nmin(
         + u2 * math.log(1.0 + 1.0 / gamma)
     )
     return float(max(o1 + o2 + u1 + u2, math.ceil(-2.0 * gamma * evidence / margin)))
-
-
-def km_p_value(
-    n: int,
-    margin: float,
-    *,
-    gamma: float = KM_GAMMA,
-    o1: int = 0,
-    o2: int = 0,
-    u1: int = 0,
-    u2: int = 0,
-) -> float:
-    """Kaplan-Markov P-value after n draws with the given discrepancies (rlacalc ``KM_P_value``).
-
-    Stark (2010), eq. (10): ``(1 - margin/(2 gamma))^n (1 - 1/(2 gamma))^-o1
-    (1 - 1/gamma)^-o2 (1 + 1/(2 gamma))^-u1 (1 + 1/gamma)^-u2``, not capped at 1
-    (as in rlacalc); ``min(1, ...)`` is the risk.
-    """
-    _check_gamma(gamma)
-    return (
-        (1 - margin / (2 * gamma)) ** n
-        * (1 - 1 / (2 * gamma)) ** (-o1)
-        * (1 - 1 / gamma) ** (-o2)
-        * (1 + 1 / (2 * gamma)) ** (-u1)
-        * (1 + 1 / gamma) ** (-u2)
-    )
 
 
 def _km_drift(margin: float, gamma: float, rates: ErrorRates) -> float:
