@@ -16,6 +16,13 @@ def test_demo_simulates_seals_and_verifies(tmp_path: Path, cli: Invoke) -> None:
     assert result["verify"]["ok"] is True
     assert result["verify"]["rerun_done"] is True
     assert result["summary"]["manipulated_units"] > 0
+    plans = {plan["contest"]: plan for plan in result["audit_plan"]}
+    assert set(plans) == {"Governor", "City Council", "Measure A", "Parks Board"}
+    for plan in plans.values():
+        assert set(plan["sizes"]) == {"alpha", "betting", "kaplan-markov"}
+    # the closest contest needs the most ballots
+    ordered = sorted(plans.values(), key=lambda p: p["margin"])
+    assert ordered[0]["sizes"]["kaplan-markov"] >= ordered[-1]["sizes"]["kaplan-markov"]
     bundle = json.loads((out / "election" / "bundle.json").read_text())
     assert bundle["created"] is not None  # the demo is a real run: it records its time
     # running it again replaces the previous demo

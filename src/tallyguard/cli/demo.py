@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
+from rich.table import Table
 
+from tallyguard.audit.assorters import make_assertions
+from tallyguard.audit.plan import plan_contest
+from tallyguard.audit.risk import COMPARISON_METHODS
 from tallyguard.cli.output import emit_json, stdout, steps
 from tallyguard.cli.simulate import show_summary
 from tallyguard.evidence import verify_bundle
+from tallyguard.io.contests import read_contests
 from tallyguard.simulate import parse_config, run_simulation
 from tallyguard.simulate.run import STEPS
 
@@ -31,13 +37,29 @@ DEMO_PARAMETERS = {
 }
 
 
+def plan_comparison_audits(contests: Path) -> list[dict[str, Any]]:
+    """For every reported contest: the 90 % first-round sample size per comparison method."""
+    plans = []
+    for reported in read_contests(contests).contests:
+        assertions = make_assertions(reported.contest, reported.totals, reported.ballots)
+        rows = plan_contest(assertions, kind="comparison", reps=300, seed=1, quantiles=(0.9,))
+        plans.append(
+            {
+                "contest": reported.contest.name,
+                "margin": min(a.margin for a in assertions),
+                "sizes": {row.method: row.sizes[0] for row in rows},
+            }
+        )
+    return plans
+
+
 def demo(
     out: Path = typer.Option(
         Path("tallyguard-demo"), "--out", help="Where to write the demo files."
     ),
     json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
-    """Simulate an election, seal it as an evidence bundle, verify it, and say where it is.
+    """Simulate an election, seal it as an evidence bundle, verify it, plan its audit.
 
     The demo replaces --out if it exists. Later pillars (audits, forensics, rolls) add
     their steps here.
@@ -49,8 +71,16 @@ def demo(
     with steps("demo: verify", 4, enabled=not json_out) as step:
         report = verify_bundle(election_dir, on_step=step)
     report.raise_for_problems()
+    plans = plan_comparison_audits(election_dir / "contests.json")
     if json_out:
-        emit_json({"election": str(election_dir), "summary": summary, "verify": report.to_json()})
+        emit_json(
+            {
+                "election": str(election_dir),
+                "summary": summary,
+                "verify": report.to_json(),
+                "audit_plan": plans,
+            }
+        )
         return
     show_summary(summary, election_dir)
     stdout.print(
@@ -60,3 +90,14 @@ def demo(
         f"  Ground truth: {(election_dir / 'truth').resolve()}\n"
         f"  Check it yourself: tallyguard verify {election_dir}"
     )
+    table = Table(
+        "contest",
+        "diluted margin",
+        *COMPARISON_METHODS,
+        title="Ballot-comparison audit, risk limit 5 %: cards to finish in one round with "
+        "probability 0.9 (Arlo's expected error rates)",
+    )
+    for plan in plans:
+        cells = [f"{plan['sizes'][m]:,}" for m in COMPARISON_METHODS]
+        table.add_row(plan["contest"], f"{plan['margin']:.2%}", *cells)
+    stdout.print(table)
