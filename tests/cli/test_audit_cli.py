@@ -115,3 +115,40 @@ def test_risk_bad_options_exit_2(
     code, _, err = cli("audit", "risk", "--contest", str(contest), "--audited", str(audited), *args)
     assert code == 2
     assert words in err
+
+
+def test_batch_plan_is_the_macro_closed_form(tmp_path: Path, cli: Invoke) -> None:
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text(
+        "Batch Name,Number of Ballots\n" + "".join(f"B{i},100\n" for i in range(4)),
+        encoding="utf-8",
+    )
+    tallies = tmp_path / "tallies.csv"
+    tallies.write_text(
+        "Batch Name,W,L\n" + "".join(f"B{i},60,40\n" for i in range(4)), encoding="utf-8"
+    )
+    contest = tmp_path / "c.json"
+    contest.write_text(
+        json.dumps({"name": "C", "ballots": 400, "reported": {"W": 240, "L": 160}}),
+        encoding="utf-8",
+    )
+    base = ["audit", "plan", "--contest", str(contest), "--kind", "batch", "--jurisdiction", "J",
+            "--manifest", str(manifest), "--batch-tallies", str(tallies)]  # fmt: skip
+    code, out, _ = cli(*base, "--json")
+    assert code == 0
+    plan = json.loads(out)
+    # V = 80 votes; u_p = (20 + 100) / 80 = 1.5; U = 6; n = ceil(ln 0.05 / ln(5/6)) = 17
+    assert plan["total_bound"] == pytest.approx(6.0)
+    assert plan["draws"] == 17
+    assert plan["expected_batches"] == pytest.approx(4 * (1 - 0.75**17))
+    assert plan["expected_ballots"] == pytest.approx(400 * (1 - 0.75**17))
+    contest.write_text(
+        json.dumps({"name": "C", "ballots": 400, "reported": {"W": 241, "L": 159}}),
+        encoding="utf-8",
+    )
+    code, _, err = cli(*base)
+    assert code == 2
+    assert "add up to" in err
+    code, _, err = cli("audit", "plan", "--contest", str(contest), "--kind", "batch")
+    assert code == 2
+    assert "--batch-tallies" in err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import os
 from dataclasses import asdict
 from pathlib import Path
@@ -16,11 +17,13 @@ from rich.table import Table
 from tallyguard.audit.assorters import make_assertions
 from tallyguard.audit.measure import AuditKind, check_risk_limit, measure_risk
 from tallyguard.audit.plan import ErrorRates, bravo_asn, km_expected_sample_size, plan_contest
+from tallyguard.audit.plan.batch import plan_macro
 from tallyguard.audit.sampling import sample_manifest
 from tallyguard.cli.output import emit_json, stdout
 from tallyguard.errors import InputError
 from tallyguard.io.audit_contest import read_audit_contest
 from tallyguard.io.audited import read_audited
+from tallyguard.io.batch_tallies import join_manifest, read_batch_tallies
 from tallyguard.io.manifest import read_manifest
 
 app = typer.Typer(
@@ -29,6 +32,7 @@ app = typer.Typer(
 )
 
 KIND_HELP = "polling (no CVRs) or comparison (ballot-level, against CVRs)."
+PLAN_KIND_HELP = KIND_HELP.removesuffix(".") + ", or batch (MACRO, against batch tallies)."
 SHOWN = 25
 
 
@@ -151,7 +155,7 @@ def risk(
 def plan(
     contest: Path = typer.Option(..., "--contest", help="Contest JSON (or a contests.json)."),
     name: str | None = typer.Option(None, "--name", help="Contest name within a contests.json."),
-    kind: str = typer.Option(..., "--kind", help=KIND_HELP),
+    kind: str = typer.Option(..., "--kind", help=PLAN_KIND_HELP),
     risk_limit: float = typer.Option(0.05, "--risk-limit", help="Risk limit as a fraction."),
     o1: float = typer.Option(
         0.001, "--o1", min=0.0, max=1.0, help="Expected 1-vote overstatement rate (comparison)."
@@ -170,6 +174,15 @@ def plan(
     with_replacement: bool = typer.Option(
         False, "--with-replacement", help="Plan for sampling with replacement."
     ),
+    batch_tallies: Path | None = typer.Option(
+        None, "--batch-tallies", help="Batch audits: reported totals by batch (Arlo's CSV)."
+    ),
+    manifest: Path | None = typer.Option(
+        None, "--manifest", help="Batch audits: the ballot manifest (ballots per batch)."
+    ),
+    jurisdiction: str | None = typer.Option(
+        None, "--jurisdiction", help="Jurisdiction name for files without that column."
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print the plan as JSON."),
 ) -> None:
     """Sample sizes that finish in one round with probability 0.5 / 0.7 / 0.9, every method.
@@ -179,11 +192,9 @@ def plan(
     for planning, not guarantees: the risk measured on the real sample decides.
     """
     if kind == "batch":
-        raise InputError(
-            "planning a batch comparison audit needs the batch tallies.",
-            field="--kind",
-            fix="plan polling or comparison here; batch audits are planned in the audit workflow.",
-        )
+        check_risk_limit(risk_limit)
+        _plan_batch(contest, name, batch_tallies, manifest, jurisdiction, risk_limit, json_out)
+        return
     audit_kind: AuditKind = "polling" if _kind(kind) == "polling" else "comparison"
     check_risk_limit(risk_limit)
     reported = read_audit_contest(contest, name)
@@ -248,4 +259,50 @@ def plan(
     stdout.print(
         f"[dim]{rows[0].reps:,} simulated audits per method, seed {seed}; "
         "± is the Monte-Carlo SE.[/]"
+    )
+
+
+def _plan_batch(
+    contest: Path,
+    name: str | None,
+    batch_tallies: Path | None,
+    manifest: Path | None,
+    jurisdiction: str | None,
+    risk_limit: float,
+    json_out: bool,
+) -> None:
+    """MACRO batch-comparison plan: draws, batches and ballots when the count is right."""
+    if batch_tallies is None or manifest is None:
+        raise InputError(
+            "a batch audit plan needs the reported totals by batch and the manifest.",
+            field="--kind",
+            fix="pass --batch-tallies FILE.csv and --manifest FILE.csv.",
+        )
+    reported = read_audit_contest(contest, name)
+    batches = read_manifest(manifest, jurisdiction)
+    tallies = read_batch_tallies(batch_tallies, reported.contest.choices, jurisdiction)
+    table, ballots, _ = join_manifest(tallies, batches, tallies_file=batch_tallies)
+    totals = dict(zip(reported.contest.choices, table.sum(axis=0).tolist(), strict=True))
+    if totals != {c: reported.totals[c] for c in reported.contest.choices}:
+        raise InputError(
+            f"the batch tallies add up to {totals}, but the contest reports {reported.totals}.",
+            file=batch_tallies,
+            fix="use the tallies and the contest totals of the same canvass.",
+        )
+    assertions = make_assertions(reported.contest, totals, int(ballots.sum()))
+    result = plan_macro(assertions, table, ballots, alpha=risk_limit)
+    document = {"contest": reported.contest.name, "kind": "batch", "method": "macro",
+                "risk_limit": risk_limit, **asdict(result)}  # fmt: skip
+    if json_out:
+        emit_json(document)
+        return
+    if not math.isfinite(result.draws):
+        stdout.print(f"[bold]{escape(reported.contest.name)}[/]: the batch tallies show no "
+                     "positive margin; only a full hand count can confirm it.")  # fmt: skip
+        return
+    stdout.print(
+        f"[bold]{escape(reported.contest.name)}[/]: batch comparison (MACRO, PPEB), risk limit "
+        f"{risk_limit:g}: {result.draws:,.0f} draws; expected {result.expected_batches:,.1f} of "
+        f"{result.batches:,} batches and {result.expected_ballots:,.0f} of {result.ballots:,} "
+        "ballots to count by hand, if the batch tallies are right (discrepancies add draws)."
     )
