@@ -33,7 +33,7 @@ def test_sample_with_bom(shared_data: Path) -> None:
 def test_errors_name_line_and_column(tmp_path: Path) -> None:
     path = tmp_path / "t.csv"
     path.write_text("Batch Name,A,B\nB1,1,2\nB1,3,4\n", encoding="utf-8")
-    with pytest.raises(InputError, match="line 3.*appears again"):
+    with pytest.raises(InputError, match=r"line 3.*appears again"):
         read_batch_tallies(path, ("A", "B"), "J")
     path.write_text("Batch Name,A,B\nB1,1,x\n", encoding="utf-8")
     with pytest.raises(InputError, match="line 2, field 'B'"):
