@@ -152,3 +152,20 @@ def test_batch_plan_is_the_macro_closed_form(tmp_path: Path, cli: Invoke) -> Non
     code, _, err = cli("audit", "plan", "--contest", str(contest), "--kind", "batch")
     assert code == 2
     assert "--batch-tallies" in err
+
+
+def test_next_round_plan_counts_the_cards_already_audited(
+    tmp_path: Path, contest: Path, cli: Invoke
+) -> None:
+    audited = tmp_path / "round1.csv"
+    rng = random.Random(3)
+    votes = rng.choices(["Alice", "Bob", "Cy"], weights=[52, 45, 3], k=400)
+    audited.write_text("vote\n" + "\n".join(votes) + "\n", encoding="utf-8")
+    code, out, _ = cli("audit", "plan", "--contest", str(contest), "--kind", "polling",
+                       "--audited", str(audited), "--reps", "200", "--json")  # fmt: skip
+    assert code == 0
+    plan = json.loads(out)
+    assert plan["already_audited"] == 400
+    for row in plan["methods"]:
+        assert min(row["sizes"]) >= 400
+        assert row["next_round"] == [s - 400 for s in row["sizes"]]

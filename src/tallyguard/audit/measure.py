@@ -67,7 +67,8 @@ def check_risk_limit(alpha: float) -> float:
     return alpha
 
 
-def _values(assertion: Assertion, sample: AuditedSample, kind: AuditKind) -> np.ndarray:
+def assertion_values(assertion: Assertion, sample: AuditedSample, kind: AuditKind) -> np.ndarray:
+    """The values a risk function tests: assorter values (polling) or B (comparison)."""
     a = assertion.assorter
     if kind == "polling":
         votes = sample.votes
@@ -124,7 +125,7 @@ def measure_risk(
         elif sample.size == 0:
             p = 1.0
         else:
-            x = _values(assertion, sample, kind)
+            x = assertion_values(assertion, sample, kind)
             if kind == "polling":
                 u, eta = a.upper_bound, assertion.reported_mean
             else:

@@ -15,8 +15,14 @@ from rich.markup import escape
 from rich.table import Table
 
 from tallyguard.audit.assorters import make_assertions
-from tallyguard.audit.measure import AuditKind, check_risk_limit, measure_risk
-from tallyguard.audit.plan import ErrorRates, bravo_asn, km_expected_sample_size, plan_contest
+from tallyguard.audit.measure import AuditKind, assertion_values, check_risk_limit, measure_risk
+from tallyguard.audit.plan import (
+    ErrorRates,
+    bravo_asn,
+    km_expected_sample_size,
+    next_round_size,
+    plan_contest,
+)
 from tallyguard.audit.plan.batch import plan_macro
 from tallyguard.audit.sampling import sample_manifest
 from tallyguard.cli.output import emit_json, stdout
@@ -183,6 +189,9 @@ def plan(
     jurisdiction: str | None = typer.Option(
         None, "--jurisdiction", help="Jurisdiction name for files without that column."
     ),
+    audited: Path | None = typer.Option(
+        None, "--audited", help="Audited ballots so far: plan the next round from them."
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print the plan as JSON."),
 ) -> None:
     """Sample sizes that finish in one round with probability 0.5 / 0.7 / 0.9, every method.
@@ -200,16 +209,21 @@ def plan(
     reported = read_audit_contest(contest, name)
     assertions = make_assertions(reported.contest, reported.totals, reported.ballots)
     rates = ErrorRates(o1=o1, o2=o2, u1=u1, u2=u2)
-    rows = plan_contest(
-        assertions,
-        kind=audit_kind,
-        totals=reported.totals,
-        rates=rates,
-        alpha=risk_limit,
-        reps=reps,
-        seed=seed,
-        replace=with_replacement,
-    )
+    options: dict[str, Any] = {
+        "kind": audit_kind,
+        "totals": reported.totals,
+        "rates": rates,
+        "alpha": risk_limit,
+        "reps": reps,
+        "seed": seed,
+        "replace": with_replacement,
+    }
+    if audited is None:
+        rows = plan_contest(assertions, **options)
+    else:  # the next round, continuing from what the audit boards saw so far
+        sample = read_audited(audited, reported.contest, comparison=audit_kind == "comparison")
+        observed = [assertion_values(a, sample, audit_kind) for a in assertions]
+        rows = next_round_size(assertions, observed, **options)
     closest = min((a for a in assertions), key=lambda a: a.margin)
     closed: dict[str, float | None] = {}
     if closest.can_confirm and closest.assorter.loser is not None:
@@ -231,7 +245,8 @@ def plan(
         "smallest_margin": closest.margin,
         "rates": asdict(rates) if audit_kind == "comparison" else None,
         "closed_form": closed,
-        "methods": [asdict(row) for row in rows],
+        "already_audited": rows[0].already_drawn,
+        "methods": [{**asdict(row), "next_round": list(row.next_round)} for row in rows],
     }
     if json_out:
         emit_json(document)
@@ -240,11 +255,11 @@ def plan(
         f"[bold]{escape(reported.contest.name)}[/]: {audit_kind} audit, risk limit {risk_limit:g}, "
         f"{reported.ballots:,} cards, smallest margin {closest.margin:.3%}"
     )
+    title = "cards to audit in round 1"
+    if rows[0].already_drawn:
+        title = f"cards in all, including the {rows[0].already_drawn:,} already audited"
     table = Table(
-        "method",
-        *(f"P(finish)≥{q:g}" for q in rows[0].quantiles),
-        "expected",
-        title="cards to audit in round 1",
+        "method", *(f"P(finish)≥{q:g}" for q in rows[0].quantiles), "expected", title=title
     )
     for row in rows:
         cells = [
