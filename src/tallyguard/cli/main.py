@@ -16,6 +16,7 @@ from rich.markup import escape
 from tallyguard import __version__
 from tallyguard.cli import audit as audit_cmd
 from tallyguard.cli import demo as demo_cmd
+from tallyguard.cli import inspect as inspect_cmd
 from tallyguard.cli import simulate as simulate_cmd
 from tallyguard.cli import verify as verify_cmd
 from tallyguard.cli.output import stderr
@@ -57,6 +58,7 @@ app.command("demo")(demo_cmd.demo)
 app.add_typer(simulate_cmd.app, name="simulate")
 app.command("verify")(verify_cmd.verify)
 app.add_typer(audit_cmd.app, name="audit")
+app.command("inspect")(inspect_cmd.inspect)
 
 
 def run(argv: list[str] | None = None) -> None:
