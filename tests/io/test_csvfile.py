@@ -259,3 +259,9 @@ def test_parse_flag() -> None:
         str(caught.value)
         == "f, line 2, field 'CVR': 'maybe' is not a yes/no value. Fix: write Y or N."
     )
+
+
+def test_absurdly_long_counts_are_input_errors() -> None:
+    assert parse_count("0" * 30 + "7", file="f.csv", line=2, field="n") == 7
+    with pytest.raises(InputError, match="5000 digits"):
+        parse_count("9" * 5_000, file="f.csv", line=2, field="n")

@@ -55,3 +55,13 @@ def test_public_api_is_re_exported() -> None:
         "Batch Name",
         "Number of Ballots",
     )
+
+
+def test_pathological_json_is_an_input_error(tmp_path: Path) -> None:
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    huge = tmp_path / "huge.json"
+    huge.write_text("1" * 5_000, encoding="utf-8")
+    for path in (deep, huge):
+        with pytest.raises(InputError, match="cannot be read as JSON"):
+            load_json(path)

@@ -25,6 +25,7 @@ import csv
 import difflib
 import io
 import re
+import zlib
 from collections.abc import Generator, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass
@@ -35,11 +36,13 @@ from tallyguard.errors import InputError
 from tallyguard.io.textfile import detect_encoding, open_binary
 
 _DELIMITERS = {",": 2, ";": 1, "\t": 0}  # value = preference when counts tie
-_QUOTING = (
+QUOTING_FIX = (
     "put double quotes around a value containing the delimiter, a quote or a line break, "
     'and double any " inside it.'
 )
 _WHOLE = re.compile(r"[0-9]+")
+#: No vote or ballot count has more digits (and Python refuses int() beyond 4,300).
+MAX_COUNT_DIGITS = 18
 _THOUSANDS = re.compile(r"[0-9]{1,3}(?:([,.\u00a0\u202f' ])[0-9]{3})+")
 _DECIMAL = re.compile(r"[0-9]*[.,][0-9]+")
 _YES = frozenset({"y", "yes", "true", "1"})
@@ -54,7 +57,37 @@ def clean_cell(value: str) -> str:
     return value
 
 
-def _sniff_delimiter(line: str) -> str:
+def csv_records(
+    stream: IO[str], delimiter: str, *, file: str | Path
+) -> Generator[tuple[int, list[str]], None, None]:
+    """Raw CSV records of ``stream``, each with the physical line it starts on.
+
+    Broken quoting, and bytes that cannot be read or decoded part way through (a
+    cut-short ``.gz`` or ZIP member), are :class:`InputError` naming ``file`` and
+    the line.
+    """
+    reader = csv.reader(stream, delimiter=delimiter, strict=True)
+    end = 0
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            raise InputError(
+                f"the quoting is broken ({error}).", file=file, line=end + 1, fix=QUOTING_FIX
+            ) from None
+        except (OSError, EOFError, zlib.error, UnicodeDecodeError) as error:
+            raise InputError(
+                f"cannot be read past line {end} ({error}).",
+                file=file,
+                fix="export the file again.",
+            ) from None
+        start, end = end + 1, reader.line_num
+        yield start, row
+
+
+def sniff_delimiter(line: str) -> str:
     """The delimiter (``,``, ``;`` or tab) used most often outside quotes in ``line``."""
     counts = dict.fromkeys(_DELIMITERS, 0)
     inside = False
@@ -118,11 +151,17 @@ def parse_count(value: str, *, file: str | Path, line: int | None, field: str) -
             decimal), ``"-3"``, ``""`` or anything else; the fix says how to
             write the number.
     """
-    if _WHOLE.fullmatch(value):
-        return int(value)
 
     def error(message: str, fix: str) -> InputError:
         return InputError(message, file=file, line=line, field=field, fix=fix)
+
+    if _WHOLE.fullmatch(value):
+        if len(value.lstrip("0")) > MAX_COUNT_DIGITS:
+            raise error(
+                f"{value[:20]}... has {len(value)} digits.",
+                "check the cell: no count is that large.",
+            )
+        return int(value)
 
     if not value:
         raise error("the count is missing.", "write the count (0 if there were none).")
@@ -202,22 +241,7 @@ class CsvFile:
     def records(self) -> Generator[tuple[int, list[str]], None, None]:
         """Every raw record (header included) with the physical line it starts on."""
         with self._open_text() as stream:
-            reader = csv.reader(stream, delimiter=self.delimiter, strict=True)
-            end = 0
-            while True:
-                try:
-                    row = next(reader)
-                except StopIteration:
-                    return
-                except csv.Error as error:
-                    raise InputError(
-                        f"the quoting is broken ({error}).",
-                        file=self.path,
-                        line=end + 1,
-                        fix=_QUOTING,
-                    ) from None
-                start, end = end + 1, reader.line_num
-                yield start, row
+            yield from csv_records(stream, self.delimiter, file=self.path)
 
     def rows(self) -> Iterator[tuple[int, dict[str, str]]]:
         """Yield ``(line, {column: cleaned cell})`` for every data row, streaming."""
@@ -331,7 +355,7 @@ def open_csv(path: str | Path) -> CsvFile:
         raise InputError("file not found.", file=path, fix="check the path and the file name.")
     encoding, notes = detect_encoding(path)
     with io.TextIOWrapper(open_binary(path), encoding=encoding, newline=None) as stream:
-        delimiter = _sniff_delimiter(stream.readline())
+        delimiter = sniff_delimiter(stream.readline())
     probe = CsvFile(path, encoding, delimiter, (), 0, 1, notes)
     with closing(probe.records()) as records:
         header, width, header_lines = _read_header(path, records)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from tallyguard.errors import InputError
-from tallyguard.io.csvfile import _sniff_delimiter, clean_cell
+from tallyguard.io.csvfile import clean_cell, sniff_delimiter
 from tallyguard.io.textfile import open_binary
 from tallyguard.io.vendors._common import CvrReader
 from tallyguard.io.vendors._inspect import inspect_reader, inspect_tables
@@ -81,7 +81,7 @@ def _decode(head: bytes) -> str:
 
 def _rows(text: str, count: int = 6) -> list[list[str]]:
     lines = text.splitlines()[: count + 2]
-    delimiter = _sniff_delimiter(" ".join(lines[:5]))
+    delimiter = sniff_delimiter(" ".join(lines[:5]))
     try:
         reader = csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter)
         return [[clean_cell(cell) for cell in row] for row in list(reader)[:count]]

@@ -46,6 +46,12 @@ def load_json(path: str | Path) -> Any:
             line=error.lineno,
             fix="correct the JSON syntax (a JSON validator shows the spot).",
         ) from None
+    except (RecursionError, ValueError) as error:  # nesting too deep; an integer too long
+        raise InputError(
+            f"cannot be read as JSON ({type(error).__name__}: {str(error)[:80]}).",
+            file=path,
+            fix="check that this is the file you meant; CVR and contest files are not like this.",
+        ) from None
 
 
 def validation_error(

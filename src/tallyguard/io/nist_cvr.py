@@ -72,7 +72,7 @@ class _Election(_Node):
     candidates: list[_Named] = Field(default_factory=list, alias="Candidate")
 
 
-class _Report(_Node):
+class ReportModel(_Node):
     type: Literal["CVR.CastVoteRecordReport"] = Field(alias="@type")
     elections: list[_Election] = Field(alias="Election", min_length=1)
     parties: list[_Named] = Field(default_factory=list, alias="Party")
@@ -245,8 +245,8 @@ class NistCvrReport:
         return votes
 
 
-def _contests(
-    report: _Report, file: Path
+def report_contests(
+    report: ReportModel, file: Path
 ) -> tuple[dict[str, tuple[str, ...]], dict[tuple[str, str], _ContestKey]]:
     parties = {p.id: p.name or p.id for p in report.parties}
     contests: dict[str, tuple[str, ...]] = {}
@@ -307,12 +307,12 @@ def read_nist_cvr_json(path: str | Path) -> NistCvrReport:
         )
     head = {key: value for key, value in document.items() if key != "CVR"}
     try:
-        report = _Report.model_validate(head)
+        report = ReportModel.model_validate(head)
     except ValidationError as error:
         raise validation_error(error, file=path) from None
     cvrs = document.get("CVR", [])
     if not isinstance(cvrs, list):
         raise InputError("CVR must be an array.", file=path, field="CVR", fix="see " + _SPEC)
-    contests, keys = _contests(report, path)
+    contests, keys = report_contests(report, path)
     units = {unit.id: unit.name or unit.id for unit in report.gp_units}
     return NistCvrReport(path, contests, keys, units, cvrs)

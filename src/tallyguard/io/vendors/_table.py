@@ -12,7 +12,6 @@ rows - and the same errors, naming the member, the line and the column.
 
 from __future__ import annotations
 
-import csv
 import difflib
 import io
 import zlib
@@ -21,13 +20,9 @@ from dataclasses import dataclass
 from itertools import islice
 
 from tallyguard.errors import InputError
-from tallyguard.io.csvfile import _sniff_delimiter, clean_cell
+from tallyguard.io.csvfile import clean_cell, csv_records, sniff_delimiter
 from tallyguard.io.vendors._sources import Member, member_encoding, open_member
 
-_QUOTING = (
-    "put double quotes around a value containing the delimiter, a quote or a line break, "
-    'and double any " inside it.'
-)
 _NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
 _SNIFF_LINES = 5
 
@@ -50,28 +45,7 @@ class Table:
         """Every raw record (cells as written) with the physical line it starts on."""
         with open_member(self.member) as raw:
             stream = io.TextIOWrapper(raw, encoding=self.encoding, newline=None)
-            reader = csv.reader(stream, delimiter=self.delimiter, strict=True)
-            end = 0
-            while True:
-                try:
-                    row = next(reader)
-                except StopIteration:
-                    return
-                except csv.Error as error:
-                    raise InputError(
-                        f"the quoting is broken ({error}).",
-                        file=self.name,
-                        line=end + 1,
-                        fix=_QUOTING,
-                    ) from None
-                except (OSError, EOFError, zlib.error, UnicodeDecodeError) as error:
-                    raise InputError(
-                        f"cannot be read past line {end} ({error}).",
-                        file=self.name,
-                        fix="export the file again.",
-                    ) from None
-                start, end = end + 1, reader.line_num
-                yield start, row
+            yield from csv_records(stream, self.delimiter, file=self.name)
 
     def error(self, message: str, line: int | None, field: str | None, fix: str) -> InputError:
         """An :class:`InputError` located in this table."""
@@ -97,7 +71,7 @@ def open_table(member: Member) -> Table:
             head = "".join(islice(stream, _SNIFF_LINES))
         except (OSError, EOFError, zlib.error, UnicodeDecodeError) as error:
             raise InputError(f"cannot be read ({error}).", file=member.name) from None
-    return Table(member, encoding, _sniff_delimiter(head.replace("\n", " ")), list(notes))
+    return Table(member, encoding, sniff_delimiter(head.replace("\n", " ")), list(notes))
 
 
 def is_blank(cells: Sequence[str]) -> bool:

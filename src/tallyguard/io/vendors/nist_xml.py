@@ -41,7 +41,7 @@ from pydantic import ValidationError
 
 from tallyguard.errors import InputError
 from tallyguard.io.jsonfile import validation_error
-from tallyguard.io.nist_cvr import NistCvrReport, _contests, _Report
+from tallyguard.io.nist_cvr import NistCvrReport, ReportModel, report_contests
 from tallyguard.io.vendors._common import normalise_name
 from tallyguard.model import CvrRecord
 
@@ -315,10 +315,10 @@ def read_nist_cvr_xml(path: str | Path, *, schema: str | Path | None = None) -> 
             f"{len(unlisted)} contest(s) are counted for the contest's write-in choice"
         )
     try:
-        report = _Report.model_validate(head)
+        report = ReportModel.model_validate(head)
     except ValidationError as error:
         raise validation_error(error, file=path) from None
-    contests, keys = _contests(report, path)
+    contests, keys = report_contests(report, path)
     units = {unit.id: unit.name or unit.id for unit in report.gp_units}
     lazy = _LazyCvrs(stream, count, write_ins)
     json_report = NistCvrReport(path, contests, keys, units, cast(list[Any], lazy))
