@@ -25,6 +25,7 @@ from tallyguard.audit.plan import (
 )
 from tallyguard.audit.plan.batch import plan_macro
 from tallyguard.audit.sampling import sample_manifest
+from tallyguard.cli import audit_workflow as workflow
 from tallyguard.cli.output import emit_json, stdout
 from tallyguard.errors import InputError
 from tallyguard.io.audit_contest import read_audit_contest
@@ -159,9 +160,13 @@ def risk(
 
 @app.command("plan")
 def plan(
-    contest: Path = typer.Option(..., "--contest", help="Contest JSON (or a contests.json)."),
+    contest: Path | None = typer.Option(
+        None,
+        "--contest",
+        help="Contest JSON (or a contests.json). Without it: plan the stored audit's next round.",
+    ),
     name: str | None = typer.Option(None, "--name", help="Contest name within a contests.json."),
-    kind: str = typer.Option(..., "--kind", help=PLAN_KIND_HELP),
+    kind: str | None = typer.Option(None, "--kind", help=PLAN_KIND_HELP),
     risk_limit: float = typer.Option(0.05, "--risk-limit", help="Risk limit as a fraction."),
     o1: float = typer.Option(
         0.001, "--o1", min=0.0, max=1.0, help="Expected 1-vote overstatement rate (comparison)."
@@ -192,6 +197,8 @@ def plan(
     audited: Path | None = typer.Option(
         None, "--audited", help="Audited ballots so far: plan the next round from them."
     ),
+    db: str | None = workflow.DbOption,
+    audit: str | None = workflow.AuditOption,
     json_out: bool = typer.Option(False, "--json", help="Print the plan as JSON."),
 ) -> None:
     """Sample sizes that finish in one round with probability 0.5 / 0.7 / 0.9, every method.
@@ -200,6 +207,11 @@ def plan(
     closed forms the references use (BRAVO ASN; Kaplan-Markov as Arlo). They are estimates
     for planning, not guarantees: the risk measured on the real sample decides.
     """
+    if contest is None:
+        workflow.workflow_plan(db, audit, reps, seed, json_out)
+        return
+    if kind is None:
+        raise InputError("--kind is needed with --contest.", field="--kind", fix=PLAN_KIND_HELP)
     if kind == "batch":
         check_risk_limit(risk_limit)
         _plan_batch(contest, name, batch_tallies, manifest, jurisdiction, risk_limit, json_out)
@@ -321,3 +333,24 @@ def _plan_batch(
         f"{result.batches:,} batches and {result.expected_ballots:,.0f} of {result.ballots:,} "
         "ballots to count by hand, if the batch tallies are right (discrepancies add draws)."
     )
+
+
+for _name, _command in (
+    ("init", workflow.init),
+    ("add-jurisdiction", workflow.add_jurisdiction),
+    ("manifest", workflow.manifest),
+    ("cvrs", workflow.cvrs),
+    ("batch-tallies", workflow.batch_tallies),
+    ("contest", workflow.contest),
+    ("seed", workflow.seed),
+    ("draw", workflow.draw),
+    ("record", workflow.record),
+    ("status", workflow.status),
+    ("next-round", workflow.next_round),
+    ("hand-count", workflow.hand_count),
+    ("finish", workflow.finish),
+    ("log", workflow.log),
+    ("export", workflow.export),
+    ("report", workflow.report),
+):
+    app.command(_name)(_command)

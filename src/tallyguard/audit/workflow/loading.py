@@ -1,0 +1,364 @@
+"""Loading manifests, CVRs and batch tallies into an audit (before the seed)."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+
+from tallyguard.audit.workflow.state import (
+    close_hint,
+    get_jurisdiction,
+    require_setup,
+    sha256_of,
+)
+from tallyguard.errors import InputError
+from tallyguard.io.csvfile import open_csv, parse_count
+from tallyguard.io.detect import read_cvrs
+from tallyguard.io.manifest import read_manifest
+from tallyguard.store.events import append_event
+from tallyguard.store.models import (
+    Audit,
+    Batch,
+    BatchTally,
+    Cvr,
+    InputFile,
+    Interpretation,
+    Jurisdiction,
+)
+
+CHUNK = 5_000
+_BATCH_KEY_COLUMNS = ("jurisdiction", "tabulator", "batch name", "container")
+
+
+def _record_file(
+    session: Session,
+    audit: Audit,
+    jurisdiction: Jurisdiction | None,
+    role: str,
+    path: Path,
+    fmt: str,
+    records: int,
+) -> str:
+    session.execute(
+        delete(InputFile).where(
+            InputFile.audit_id == audit.id,
+            InputFile.role == role,
+            InputFile.jurisdiction_id == (jurisdiction.id if jurisdiction else None),
+        )
+    )
+    digest = sha256_of(path)
+    session.add(
+        InputFile(
+            audit_id=audit.id,
+            jurisdiction_id=jurisdiction.id if jurisdiction else None,
+            role=role,
+            filename=path.name,
+            format=fmt,
+            sha256=digest,
+            size=path.stat().st_size,
+            records=records,
+        )
+    )
+    return digest
+
+
+def _group_byget_jurisdiction(
+    session: Session, audit: Audit, path: Path, names: list[str | None], given: str | None
+) -> dict[str, Jurisdiction]:
+    """The jurisdictions a file covers: its Jurisdiction values, or ``given``."""
+    found: dict[str, Jurisdiction] = {}
+    for name in dict.fromkeys(names):
+        if given is not None and name not in (None, given):
+            raise InputError(
+                f"the file lists rows of jurisdiction {name!r}, not {given!r}.",
+                file=path,
+                field="Jurisdiction",
+                fix="load each jurisdiction's own file, or leave out --jurisdiction.",
+            )
+        label = given if name is None else name
+        if label is None:
+            raise InputError(
+                "has no Jurisdiction column.",
+                file=path,
+                field="Jurisdiction",
+                fix="pass --jurisdiction NAME.",
+            )
+        found[label] = get_jurisdiction(session, audit, label)
+    return found
+
+
+def load_manifest(
+    session: Session, audit: Audit, path: Path, jurisdiction: str | None, actor: str
+) -> dict[str, Any]:
+    """Load (or replace, before the seed) ballot manifests."""
+    require_setup(audit, "manifests")
+    batches = read_manifest(path, jurisdiction)
+    if not batches:
+        raise InputError("lists no batch.", file=path, fix="export the full ballot manifest.")
+    groups = _group_byget_jurisdiction(
+        session, audit, path, [b.jurisdiction for b in batches], jurisdiction
+    )
+    digest = ""
+    summary: dict[str, Any] = {}
+    for name, row in groups.items():
+        mine = [b for b in batches if b.jurisdiction == name]
+        ids = select(Batch.id).where(Batch.jurisdiction_id == row.id)
+        for table in (Cvr, BatchTally, Interpretation):
+            session.execute(delete(table).where(table.batch_id.in_(ids)))
+        session.execute(delete(Batch).where(Batch.jurisdiction_id == row.id))
+        session.execute(
+            delete(InputFile).where(
+                InputFile.jurisdiction_id == row.id, InputFile.role.in_(("cvrs", "batch_tallies"))
+            )
+        )
+        session.execute(
+            insert(Batch),
+            [
+                {
+                    "audit_id": audit.id,
+                    "jurisdiction_id": row.id,
+                    "ordinal": i,
+                    "tabulator": b.tabulator or "",
+                    "batch_name": b.batch_name,
+                    "num_ballots": b.num_ballots,
+                    "container": b.container,
+                }
+                for i, b in enumerate(mine, start=1)
+            ],
+        )
+        digest = _record_file(session, audit, row, "manifest", path, "manifest", len(mine))
+        summary[name] = {"batches": len(mine), "ballots": sum(b.num_ballots for b in mine)}
+    append_event(
+        session,
+        audit.id,
+        "manifest.loaded",
+        {"file": path.name, "sha256": digest, "jurisdictions": summary},
+        actor,
+    )
+    return summary
+
+
+def _batches(session: Session, jurisdiction: Jurisdiction) -> list[Batch]:
+    return list(
+        session.scalars(
+            select(Batch).where(Batch.jurisdiction_id == jurisdiction.id).order_by(Batch.ordinal)
+        )
+    )
+
+
+class _BatchFinder:
+    """Match a CVR's (tabulator, batch) to a manifest batch, as Arlo does."""
+
+    def __init__(self, path: Path, jurisdiction: Jurisdiction, batches: list[Batch]) -> None:
+        self.path, self.jurisdiction = path, jurisdiction
+        self.exact = {(b.tabulator, b.batch_name): b for b in batches}
+        by_name: dict[str, list[Batch]] = defaultdict(list)
+        for b in batches:
+            by_name[b.batch_name].append(b)
+        self.by_name = by_name
+
+    def __call__(self, tabulator: str | None, batch_name: str | None, cvr_id: str) -> Batch:
+        if batch_name is None:
+            raise InputError(
+                f"CVR {cvr_id!r} names no batch, so its paper card cannot be found.",
+                file=self.path,
+                field="batch",
+                fix="export CVRs with their tabulator and batch numbers.",
+            )
+        found = self.exact.get((tabulator or "", batch_name))
+        if found is None and (not tabulator or ("", batch_name) not in self.exact):
+            candidates = self.by_name.get(batch_name, [])
+            if (len(candidates) == 1 and not tabulator) or (
+                len(candidates) == 1 and not candidates[0].tabulator
+            ):
+                found = candidates[0]
+        if found is None:
+            where = f"tabulator {tabulator!r}, batch {batch_name!r}" if tabulator else batch_name
+            known = [f"{t} / {n}" if t else n for t, n in self.exact]
+            raise InputError(
+                f"CVR {cvr_id!r} is in {where}, which the ballot manifest of "
+                f"{self.jurisdiction.name!r} does not list.",
+                file=self.path,
+                field="batch",
+                fix=f"{close_hint(batch_name, known)}Load the manifest that matches these CVRs.",
+            )
+        return found
+
+
+def load_cvrs(
+    session: Session,
+    audit: Audit,
+    path: Path,
+    jurisdiction: str | None,
+    fmt: str,
+    actor: str,
+) -> dict[str, Any]:
+    """Load (or replace) CVRs, placing each card in its manifest batch."""
+    require_setup(audit, "CVRs")
+    if audit.kind != "comparison":
+        raise InputError(
+            f"a {audit.kind} audit uses no CVRs.",
+            field="kind",
+            fix="CVRs belong to ballot-comparison audits (audit init --kind comparison).",
+        )
+    reader = read_cvrs(path, fmt)
+    rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    finders: dict[str, _BatchFinder] = {}
+    counters: dict[int, int] = Counter()
+    targets: dict[str, Jurisdiction] = {}
+    for record in reader.records():
+        name = record.jurisdiction or jurisdiction
+        if name not in targets:
+            targets.update(
+                _group_byget_jurisdiction(session, audit, path, [record.jurisdiction], jurisdiction)
+            )
+            row = targets[str(name)]
+            batches = _batches(session, row)
+            if not batches:
+                raise InputError(
+                    f"jurisdiction {row.name!r} has no ballot manifest yet.",
+                    field="manifest",
+                    fix="load its manifest first: tallyguard audit manifest.",
+                )
+            finders[str(name)] = _BatchFinder(path, row, batches)
+        tabulator = getattr(record, "tabulator", None)
+        batch = finders[str(name)](tabulator, record.batch_name, record.cvr_id)
+        counters[batch.id] += 1
+        position = record.position if record.position is not None else counters[batch.id]
+        rows[str(name)].append(
+            {
+                "audit_id": audit.id,
+                "batch_id": batch.id,
+                "position": position,
+                "cvr_id": record.cvr_id,
+                "imprinted_id": record.imprinted_id,
+                "votes": {c: list(v) for c, v in record.votes.items()},
+            }
+        )
+    if not rows:
+        raise InputError("holds no cast vote record.", file=path, fix="export the CVRs again.")
+    summary: dict[str, Any] = {}
+    digest = ""
+    for name, records in rows.items():
+        row = targets[name]
+        _check_cvr_counts(path, row, _batches(session, row), counters)
+        positions = Counter((r["batch_id"], r["position"]) for r in records)
+        twice = [key for key, n in positions.items() if n > 1]
+        if twice:
+            raise InputError(
+                f"two CVRs claim position {twice[0][1]} of the same batch.",
+                file=path,
+                field="position",
+                fix="check the record numbers of the export.",
+            )
+        ids = select(Batch.id).where(Batch.jurisdiction_id == row.id)
+        session.execute(delete(Cvr).where(Cvr.batch_id.in_(ids)))
+        for start in range(0, len(records), CHUNK):
+            session.execute(insert(Cvr), records[start : start + CHUNK])
+        digest = _record_file(
+            session, audit, row, "cvrs", path, type(reader).__name__, len(records)
+        )
+        summary[name] = {"cvrs": len(records)}
+    append_event(
+        session,
+        audit.id,
+        "cvrs.loaded",
+        {"file": path.name, "sha256": digest, "format": fmt, "jurisdictions": summary},
+        actor,
+    )
+    return summary
+
+
+def _check_cvr_counts(
+    path: Path, jurisdiction: Jurisdiction, batches: list[Batch], counts: Mapping[int, int]
+) -> None:
+    for batch in batches:
+        have = counts.get(batch.id, 0)
+        if have != batch.num_ballots:
+            label = (
+                f"{batch.tabulator} / {batch.batch_name}" if batch.tabulator else batch.batch_name
+            )
+            raise InputError(
+                f"batch {label!r} of {jurisdiction.name!r}: the ballot manifest says "
+                f"{batch.num_ballots:,} cards but the CVR file has {have:,}.",
+                file=path,
+                field="batch",
+                fix="load the manifest and CVR export of the same tabulation, or correct the "
+                "manifest's count after checking the paper.",
+            )
+
+
+def load_batch_tallies(
+    session: Session, audit: Audit, path: Path, jurisdiction: str | None, actor: str
+) -> dict[str, Any]:
+    """Load (or replace) reported votes per batch: a column per choice."""
+    require_setup(audit, "batch tallies")
+    if audit.kind != "batch":
+        raise InputError(
+            f"a {audit.kind} audit uses no batch tallies.",
+            field="kind",
+            fix="batch tallies belong to batch audits (tallyguard audit init --kind batch).",
+        )
+    table = open_csv(path)
+    batch_col = table.column("Batch Name")
+    jur_col = table.column("Jurisdiction", required=False)
+    tab_col = table.column("Tabulator", required=False)
+    skip = {c.casefold() for c in _BATCH_KEY_COLUMNS}
+    choices = [c for c in table.header if c.casefold() not in skip]
+    parsed: list[tuple[int, str | None, str, str, dict[str, int]]] = []
+    for line, row in table.rows():
+        assert batch_col is not None
+        votes = {c: parse_count(row[c], file=path, line=line, field=c) for c in choices}
+        parsed.append(
+            (
+                line,
+                row[jur_col] or None if jur_col else None,
+                row[tab_col] if tab_col else "",
+                row[batch_col],
+                votes,
+            )
+        )
+    groups = _group_byget_jurisdiction(session, audit, path, [p[1] for p in parsed], jurisdiction)
+    summary: dict[str, Any] = {}
+    digest = ""
+    for name, jrow in groups.items():
+        batches = {(b.tabulator, b.batch_name): b for b in _batches(session, jrow)}
+        ids = select(Batch.id).where(Batch.jurisdiction_id == jrow.id)
+        session.execute(delete(BatchTally).where(BatchTally.batch_id.in_(ids)))
+        values = []
+        for line, jur, tab, batch_name, votes in parsed:
+            if (jur or jurisdiction) != name:
+                continue
+            batch = batches.get((tab, batch_name))
+            if batch is None:
+                raise InputError(
+                    f"batch {batch_name!r} is not in the ballot manifest of {name!r}.",
+                    file=path,
+                    line=line,
+                    field=str(batch_col),
+                    fix=close_hint(batch_name, [n for _, n in batches])
+                    + "Use the manifest's names.",
+                )
+            values += [
+                {"audit_id": audit.id, "batch_id": batch.id, "choice": c, "votes": v}
+                for c, v in votes.items()
+            ]
+        if values:
+            session.execute(insert(BatchTally), values)
+        digest = _record_file(
+            session, audit, jrow, "batch_tallies", path, "batch-tallies", len(values)
+        )
+        summary[name] = {"rows": len(values) // max(1, len(choices)), "choices": choices}
+    append_event(
+        session,
+        audit.id,
+        "batch_tallies.loaded",
+        {"file": path.name, "sha256": digest, "jurisdictions": summary},
+        actor,
+    )
+    return summary

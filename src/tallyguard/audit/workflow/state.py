@@ -1,0 +1,307 @@
+"""Finding an audit and its parts in the store, and reading its inputs for the engine."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tallyguard.audit.sampling import validate_dice_seed
+from tallyguard.audit.workflow.engine import evaluate
+from tallyguard.audit.workflow.files import frozen_digests
+from tallyguard.audit.workflow.inputs import (
+    AuditContest,
+    AuditInputs,
+    CardKey,
+    Reading,
+)
+from tallyguard.audit.workflow.result import AuditResult
+from tallyguard.errors import InputError
+from tallyguard.io.contests import ReportedContest
+from tallyguard.model import Contest as ContestModel
+from tallyguard.model import ContestKind, ManifestBatch
+from tallyguard.store.events import append_event
+from tallyguard.store.models import (
+    Audit,
+    Batch,
+    BatchTally,
+    Contest,
+    Cvr,
+    InputFile,
+    Interpretation,
+    Jurisdiction,
+    Round,
+)
+
+
+def close_hint(value: str, options: Iterable[str]) -> str:
+    import difflib
+
+    options = list(options)
+    found = difflib.get_close_matches(value, options, n=1)
+    if found:
+        return f"did you mean {found[0]!r}? "
+    return f"known: {', '.join(options)}. " if options else ""
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# --- finding things -------------------------------------------------------------------
+
+
+def audit_names(session: Session) -> list[str]:
+    return list(session.scalars(select(Audit.name).order_by(Audit.name)))
+
+
+def find_audit(session: Session, name: str | None) -> Audit:
+    """The audit called ``name``; with ``None``, the only audit of the store."""
+    names = audit_names(session)
+    if name is None:
+        if len(names) == 1:
+            name = names[0]
+        else:
+            raise InputError(
+                "no audit named." if names else "this database holds no audit yet.",
+                field="--audit",
+                fix=f"pass --audit NAME ({', '.join(names)})."
+                if names
+                else "create one with: tallyguard audit init.",
+            )
+    audit = session.scalars(select(Audit).where(Audit.name == name)).one_or_none()
+    if audit is None:
+        raise InputError(
+            f"there is no audit {name!r} in this database.",
+            field="--audit",
+            fix=f"{close_hint(name, names)}Check --db / TALLYGUARD_DB.",
+        )
+    return audit
+
+
+def get_jurisdiction(session: Session, audit: Audit, name: str) -> Jurisdiction:
+    found = session.scalars(
+        select(Jurisdiction).where(Jurisdiction.audit_id == audit.id, Jurisdiction.name == name)
+    ).one_or_none()
+    if found is None:
+        known = session.scalars(
+            select(Jurisdiction.name).where(Jurisdiction.audit_id == audit.id)
+        ).all()
+        raise InputError(
+            f"jurisdiction {name!r} is not part of audit {audit.name!r}.",
+            field="--jurisdiction",
+            fix=f"{close_hint(name, known)}Add it with: tallyguard audit add-jurisdiction.",
+        )
+    return found
+
+
+def require_setup(audit: Audit, what: str) -> None:
+    if audit.seed is not None:
+        raise InputError(
+            f"the seed of audit {audit.name!r} is set, so {what} can no longer change "
+            "(the sample must not depend on data loaded after the seed was known).",
+            field="seed",
+            fix="start a new audit if the data really were wrong, and say why in its record.",
+        )
+
+
+def require_status(audit: Audit, *allowed: str, doing: str) -> None:
+    if audit.status not in allowed:
+        hints = {
+            "setup": "set the seed first: tallyguard audit seed.",
+            "sampling": "the audit is sampling rounds.",
+            "hand_count": "a full hand count is under way.",
+            "finished": "the audit is finished.",
+        }
+        raise InputError(
+            f"cannot {doing}: audit {audit.name!r} is in state {audit.status!r}.",
+            field="audit",
+            fix=hints.get(audit.status, ""),
+        )
+
+
+# --- the inputs as the engine sees them -----------------------------------------------
+
+
+def reported_contest(row: Contest) -> ReportedContest:
+    contest = ContestModel(
+        contest_id=row.contest_id,
+        name=row.name,
+        kind=ContestKind(row.kind),
+        choices=tuple(row.choices),
+        num_winners=row.num_winners,
+        votes_allowed=row.votes_allowed,
+        share_to_win=row.share_to_win,
+    )
+    totals = {str(k): int(v) for k, v in row.totals.items()}
+    return ReportedContest(contest, row.ballots, totals, tuple(row.winners))
+
+
+def load_inputs(session: Session, audit: Audit) -> AuditInputs:
+    """Everything the audit rests on, read from the store."""
+    jurisdictions = {
+        j.id: j.name
+        for j in session.scalars(select(Jurisdiction).where(Jurisdiction.audit_id == audit.id))
+    }
+    batch_rows = list(session.scalars(select(Batch).where(Batch.audit_id == audit.id)))
+    batch_rows.sort(key=lambda b: (jurisdictions[b.jurisdiction_id], b.ordinal))
+    keys = {
+        b.id: CardKey(jurisdictions[b.jurisdiction_id], b.tabulator, b.batch_name, 0)
+        for b in batch_rows
+    }
+    batches = tuple(
+        ManifestBatch(
+            jurisdiction=jurisdictions[b.jurisdiction_id],
+            batch_name=b.batch_name,
+            num_ballots=b.num_ballots,
+            container=b.container,
+            tabulator=b.tabulator or None,
+        )
+        for b in batch_rows
+    )
+    contest_rows = list(
+        session.scalars(select(Contest).where(Contest.audit_id == audit.id).order_by(Contest.id))
+    )
+    contests = tuple(AuditContest(reported_contest(row), row.targeted) for row in contest_rows)
+    names = {row.id: row.name for row in contest_rows}
+
+    def card(batch_id: int, position: int) -> CardKey:
+        base = keys[batch_id]
+        return CardKey(base.jurisdiction, base.tabulator, base.batch_name, position)
+
+    cvrs: dict[CardKey, dict[str, tuple[str, ...]]] = {}
+    imprinted: dict[CardKey, str] = {}
+    if audit.kind == "comparison":
+        query = select(Cvr.batch_id, Cvr.position, Cvr.imprinted_id, Cvr.votes).where(
+            Cvr.audit_id == audit.id
+        )
+        for batch_id, position, imprinted_id, votes in session.execute(query):
+            key = card(batch_id, position)
+            cvrs[key] = {str(c): tuple(v) for c, v in votes.items()}
+            if imprinted_id:
+                imprinted[key] = imprinted_id
+    tallies: dict[tuple[str, str, str], dict[str, int]] = defaultdict(dict)
+    if audit.kind == "batch":
+        query = select(BatchTally.batch_id, BatchTally.choice, BatchTally.votes).where(
+            BatchTally.audit_id == audit.id
+        )
+        for batch_id, choice, votes in session.execute(query):
+            tallies[keys[batch_id].batch][choice] = votes
+    readings: dict[CardKey, dict[str, Reading]] = defaultdict(dict)
+    for row in session.scalars(select(Interpretation).where(Interpretation.audit_id == audit.id)):
+        readings[card(row.batch_id, row.position)][names[row.contest_id]] = Reading(
+            row.result,  # type: ignore[arg-type]
+            tuple(row.choices),
+            votes=None if row.votes is None else {str(k): int(v) for k, v in row.votes.items()},
+            comment=row.comment,
+        )
+    rounds = tuple(
+        session.scalars(
+            select(Round.sample_size).where(Round.audit_id == audit.id).order_by(Round.number)
+        )
+    )
+    return AuditInputs(
+        name=audit.name,
+        election=audit.election,
+        kind=audit.kind,  # type: ignore[arg-type]
+        risk_limit=audit.risk_limit,
+        method=audit.method,
+        seed=audit.seed,
+        batches=batches,
+        contests=contests,
+        cvrs=cvrs,
+        imprinted_ids=imprinted,
+        batch_tallies=dict(tallies),
+        rounds=rounds,
+        readings=dict(readings),
+    )
+
+
+def _check_ready(session: Session, audit: Audit, inputs: AuditInputs) -> None:
+    """Everything a sample needs is there: manifests, CVRs or tallies, a targeted contest."""
+    jurisdictions = session.scalars(
+        select(Jurisdiction).where(Jurisdiction.audit_id == audit.id).order_by(Jurisdiction.name)
+    ).all()
+    if not jurisdictions:
+        raise InputError(
+            "the audit has no jurisdiction.",
+            field="jurisdictions",
+            fix="add them: tallyguard audit add-jurisdiction NAME.",
+        )
+    roles = {"manifest"} | {"comparison": {"cvrs"}, "batch": {"batch_tallies"}}.get(
+        audit.kind, set()
+    )
+    for row in jurisdictions:
+        have = set(
+            session.scalars(select(InputFile.role).where(InputFile.jurisdiction_id == row.id))
+        )
+        missing = sorted(roles - have)
+        if missing:
+            raise InputError(
+                f"jurisdiction {row.name!r} has no {missing[0].replace('_', ' ')} yet.",
+                field=missing[0],
+                fix=f"load it: tallyguard audit {missing[0].replace('_', '-')} FILE "
+                f"--jurisdiction {row.name!r}.",
+            )
+    if not any(c.targeted for c in inputs.contests):
+        raise InputError(
+            "the audit has no targeted contest.",
+            field="contests",
+            fix="add one: tallyguard audit contest --contests FILE --name NAME --targeted.",
+        )
+    cards = sum(b.num_ballots for b in inputs.batches)
+    for c in inputs.contests:
+        if c.reported.ballots > cards:
+            raise InputError(
+                f"contest {c.reported.contest.name!r} reports {c.reported.ballots:,} ballot cards "
+                f"but the manifests list only {cards:,}.",
+                field="ballots",
+                fix="load every jurisdiction's manifest, or correct the contest's ballots.",
+            )
+
+
+def set_seed(session: Session, audit: Audit, seed: str, actor: str) -> dict[str, Any]:
+    """Set the public seed (20+ dice digits); it freezes every input of the audit."""
+    require_setup(audit, "the seed")
+    validate_dice_seed(seed)
+    inputs = load_inputs(session, audit)
+    _check_ready(session, audit, inputs)
+    audit.seed = seed
+    audit.status = "sampling"
+    digests = frozen_digests(inputs)
+    files = [
+        {"role": f.role, "file": f.filename, "sha256": f.sha256}
+        for f in session.scalars(
+            select(InputFile).where(InputFile.audit_id == audit.id).order_by(InputFile.id)
+        )
+    ]
+    payload = {"seed": seed, "inputs": digests, "files": files}
+    append_event(session, audit.id, "seed.set", payload, actor)
+    return payload
+
+
+def rounds_of(session: Session, audit: Audit) -> list[Round]:
+    return list(
+        session.scalars(select(Round).where(Round.audit_id == audit.id).order_by(Round.number))
+    )
+
+
+def status(session: Session, audit: Audit) -> AuditResult:
+    return evaluate(load_inputs(session, audit))
+
+
+def _sampled(result: AuditResult) -> dict[CardKey, int]:
+    """Sampled card (or batch) -> the round that drew it."""
+    return {
+        CardKey(d.jurisdiction, d.tabulator, d.batch_name, d.position): d.round
+        for d in result.sample
+    }
