@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from tallyguard.evidence import verify_bundle
 from tests.cli.conftest import Invoke
 
 
-def test_demo_simulates_seals_and_verifies(tmp_path: Path, cli: Invoke) -> None:
+def test_demo_simulates_seals_verifies_and_audits(tmp_path: Path, cli: Invoke) -> None:
     out = tmp_path / "demo"
     code, stdout, _ = cli("demo", "--out", str(out), "--json")
     assert code == 0
@@ -25,14 +26,23 @@ def test_demo_simulates_seals_and_verifies(tmp_path: Path, cli: Invoke) -> None:
     assert ordered[0]["sizes"]["kaplan-markov"] >= ordered[-1]["sizes"]["kaplan-markov"]
     bundle = json.loads((out / "election" / "bundle.json").read_text())
     assert bundle["created"] is not None  # the demo is a real run: it records its time
-    # running it again replaces the previous demo
-    code, stdout, _ = cli("demo", "--out", str(out), "--json")
-    assert code == 0
-    assert json.loads(stdout)["verify"]["ok"] is True
 
+    audits = {audit["kind"]: audit for audit in result["audits"]}
+    assert set(audits) == {"comparison", "polling", "batch"}
+    comparison = audits["comparison"]
+    # round 1 meets an injected 2-vote overstatement and escalates; round 2 confirms
+    assert comparison["rounds"] == 2
+    assert comparison["discrepancies"] >= 1
+    assert all(audit["confirmed"] for audit in audits.values())
+    for audit in audits.values():
+        assert verify_bundle(Path(audit["bundle"])).ok
+        names = {Path(p).name for p in audit["reports"]}
+        assert names == {"audit-report.csv", "audit-report.html", "audit-report.pdf"}
+        assert max(audit["risks"].values()) <= 1.0
 
-def test_demo_human_output_says_where_the_files_are(tmp_path: Path, cli: Invoke) -> None:
-    code, stdout, _ = cli("demo", "--out", str(tmp_path / "d"))
+    # running it again (human output this time) replaces the previous demo
+    code, stdout, _ = cli("demo", "--out", str(out))
     assert code == 0
     assert "Evidence bundle intact" in stdout
     assert "tallyguard verify" in stdout
+    assert "Risk-limiting audits of a simulated three-county election" in stdout

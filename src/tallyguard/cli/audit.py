@@ -34,7 +34,10 @@ from tallyguard.io.batch_tallies import join_manifest, read_batch_tallies
 from tallyguard.io.manifest import read_manifest
 
 app = typer.Typer(
-    help="Risk-limiting audits: draw the sample, plan its size, measure the risk.",
+    help="Risk-limiting audits. A stored audit runs init, add-jurisdiction, manifest, cvrs or "
+    "batch-tallies, contest, seed, plan, draw, record, status, next-round (or hand-count), "
+    "finish, report and export (docs/audit-workflow.md). sample, plan --contest and risk "
+    "are the same statistics without a database.",
     no_args_is_help=True,
 )
 
@@ -201,7 +204,11 @@ def plan(
     audit: str | None = workflow.AuditOption,
     json_out: bool = typer.Option(False, "--json", help="Print the plan as JSON."),
 ) -> None:
-    """Sample sizes that finish in one round with probability 0.5 / 0.7 / 0.9, every method.
+    """Sample sizes that finish in one round with probability 0.5 / 0.7 / 0.9.
+
+    Without --contest: the options for the stored audit's next round (--db, --audit),
+    the largest size over its targeted contests at each probability. With --contest:
+    every method for one contest, without a database.
 
     Sizes come from seeded simulation (each with its Monte-Carlo standard error), beside the
     closed forms the references use (BRAVO ASN; Kaplan-Markov as Arlo). They are estimates

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from tallyguard.audit.workflow import service
 from tallyguard.audit.workflow.export import export_audit
-from tallyguard.audit.workflow.plan_options import plan_round
+from tallyguard.audit.workflow.plan_options import PlanOption, plan_round
 from tallyguard.audit.workflow.result import AuditResult
 from tallyguard.cli.output import emit_json, stdout
 from tallyguard.errors import Discrepancy, InputError, VerificationError
@@ -252,13 +252,14 @@ def seed(
     )
 
 
-def plan_options_table(options: list[Any]) -> Table:
-    table = Table("P(finish this round)", "cumulative sample size", "per contest", "note")
+def _print_plan(options: list[PlanOption]) -> None:
+    table = Table("P(finish this round)", "cumulative sample size", "per targeted contest")
     for option in options:
         per = ", ".join(f"{k}: {v:,}" for k, v in option.per_contest.items())
-        table.add_row(f"{option.probability:g}", f"{option.sample_size:,}", escape(per),
-                      escape(option.note))  # fmt: skip
-    return table
+        table.add_row(f"{option.probability:g}", f"{option.sample_size:,}", escape(per))
+    stdout.print(table)
+    for note in dict.fromkeys(option.note for option in options):
+        stdout.print(f"[dim]{escape(note)}[/]")
 
 
 def workflow_plan(db: str | None, audit: str | None, reps: int, seed: int, json_out: bool) -> None:
@@ -269,11 +270,7 @@ def workflow_plan(db: str | None, audit: str | None, reps: int, seed: int, json_
     if json_out:
         emit_json([o.to_json() for o in options])
         return
-    stdout.print(plan_options_table(options))
-    stdout.print(
-        f"[dim]Estimates from {reps:,} simulated audits (seed {seed}); the risk measured "
-        "on the real sample decides.[/]"
-    )
+    _print_plan(options)
 
 
 def choose_size(

@@ -11,6 +11,7 @@ from rich.table import Table
 from tallyguard.audit.assorters import make_assertions
 from tallyguard.audit.plan import plan_contest
 from tallyguard.audit.risk import COMPARISON_METHODS
+from tallyguard.cli.demo_audits import run_audit_demos
 from tallyguard.cli.output import emit_json, stdout, steps
 from tallyguard.cli.simulate import show_summary
 from tallyguard.evidence import verify_bundle
@@ -59,10 +60,11 @@ def demo(
     ),
     json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
-    """Simulate an election, seal it as an evidence bundle, verify it, plan its audit.
+    """Simulate an election, seal and verify it, plan its audit, then run three audits.
 
-    The demo replaces --out if it exists. Later pillars (audits, forensics, rolls) add
-    their steps here.
+    The audits (ballot comparison in two rounds, ballot polling, batch comparison) run
+    through the stored workflow on a simulated three-county election and write their
+    reports and verification bundles. The demo replaces --out if it exists.
     """
     config = parse_config(DEMO_PARAMETERS, source="demo parameters")
     election_dir = out / "election"
@@ -72,6 +74,8 @@ def demo(
         report = verify_bundle(election_dir, on_step=step)
     report.raise_for_problems()
     plans = plan_comparison_audits(election_dir / "contests.json")
+    with steps("demo: audits", 12, enabled=not json_out) as step:
+        audits = run_audit_demos(out / "audits", step)
     if json_out:
         emit_json(
             {
@@ -79,6 +83,7 @@ def demo(
                 "summary": summary,
                 "verify": report.to_json(),
                 "audit_plan": plans,
+                "audits": audits,
             }
         )
         return
@@ -101,3 +106,26 @@ def demo(
         cells = [f"{plan['sizes'][m]:,}" for m in COMPARISON_METHODS]
         table.add_row(plan["contest"], f"{plan['margin']:.2%}", *cells)
     stdout.print(table)
+    show_audits(audits, out / "audits")
+
+
+def show_audits(audits: list[dict[str, Any]], folder: Path) -> None:
+    """The three demo audits: rounds, sample, risk and where their files are."""
+    table = Table(
+        "audit", "risk limit", "rounds", "sample", "discrepancies", "risk per contest", "outcome",
+        title="Risk-limiting audits of a simulated three-county election (stored workflow)",
+    )  # fmt: skip
+    for audit in audits:
+        risks = ", ".join(f"{name} {risk:.3g}" for name, risk in audit["risks"].items())
+        outcome = "confirmed" if audit["confirmed"] else "not confirmed: full hand count"
+        table.add_row(
+            audit["audit"], f"{audit['risk_limit']:g}", str(audit["rounds"]),
+            f"{audit['sample_size']:,}",
+            str(audit["discrepancies"]), risks, outcome,
+        )  # fmt: skip
+    stdout.print(table)
+    stdout.print(
+        f"  Reports (CSV, HTML, PDF) and verification bundles: {folder.resolve()}\n"
+        f"  The audits' database: {(folder / 'audits.db').resolve()}\n"
+        f"  Check one yourself: tallyguard verify {folder / 'comparison-audit' / 'bundle'}"
+    )
