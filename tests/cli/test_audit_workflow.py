@@ -214,3 +214,51 @@ def test_errors_are_short_and_name_the_problem(cli: Invoke, tmp_path: Path, elec
     assert code == 2
     assert "has no manifest yet" in err
     assert "Traceback" not in err
+
+
+def test_escalation_to_a_full_hand_count_decides_the_outcome(
+    cli: Invoke, election: Path, tmp_path: Path
+) -> None:
+    db = ["--db", str(tmp_path / "hand.db")]
+    _setup(cli, db, election, "polling")
+    _ok(cli("audit", "seed", SEED, *db))
+    _ok(cli("audit", "draw", "--size", "5", "--out", str(tmp_path / "r1"), *db))
+    _record_round(cli, db, election, tmp_path / "r1", paper_ballots(election))
+    code, _, err = cli("audit", "finish", *db)
+    assert code == 2
+    assert "risk limit is not met" in err
+    _ok(cli("audit", "next-round", "--size", "6", "--out", str(tmp_path / "r2"), *db))
+    started = json.loads(_ok(cli("audit", "hand-count", "--json", *db)))
+    assert started == {"status": "hand_count"}
+    code, _, err = cli("audit", "finish", *db)
+    assert code == 2
+    assert "hand count's totals are not recorded" in err
+    truth = json.loads((election / "truth" / "outcomes.json").read_text(encoding="utf-8"))
+    paper = {c["contest"]: c["paper_totals"] for c in truth["contests"]}
+    true_winners = {c["contest"]: c["true_winners"] for c in truth["contests"]}
+    totals = tmp_path / "totals.csv"
+    rows = ["Contest,Choice,Votes"] + [
+        f"{contest},{choice},{votes}"
+        for contest in ("Governor", "Measure A")
+        for choice, votes in paper[contest].items()
+    ]
+    totals.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    counted = json.loads(_ok(cli("audit", "hand-count", "--totals", str(totals), "--json", *db)))
+    governor = next(h for h in counted if h["contest"] == "Governor")
+    assert governor["totals"] == paper["Governor"]
+    assert governor["winners"] == true_winners["Governor"] == ["Bob Brooks"]
+    assert governor["outcome_as_reported"] is True
+    _ok(cli("audit", "finish", *db))
+    status = json.loads(_ok(cli("audit", "status", "--json", *db)))
+    assert status["next_step"].startswith("The full hand count decides the outcome.")
+    _ok(cli("audit", "report", "--out", str(tmp_path / "rep"), "--no-pdf", *db))
+    report = (tmp_path / "rep" / "audit-report.csv").read_text(encoding="utf-8")
+    assert "######## HAND COUNT ########" in report
+    assert "Full hand count" in (tmp_path / "rep" / "audit-report.html").read_text(encoding="utf-8")
+    bundle = tmp_path / "bundle"
+    _ok(cli("audit", "export", str(bundle), *db))
+    _ok(cli("verify", str(bundle)))
+    _edit(bundle / "inputs" / "audit.json", str(paper["Governor"]["Bob Brooks"]), "1")
+    _reseal(bundle)
+    code, _, err = cli("verify", str(bundle))
+    assert code == 3

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from tallyguard.audit.workflow import service
 from tallyguard.audit.workflow.export import export_audit
 from tallyguard.audit.workflow.plan_options import PlanOption, plan_round
-from tallyguard.audit.workflow.result import AuditResult
+from tallyguard.audit.workflow.result import AuditResult, HandCount
 from tallyguard.cli.output import emit_json, stdout
 from tallyguard.errors import Discrepancy, InputError, VerificationError
 from tallyguard.evidence.chain import ChainRecord
@@ -500,24 +500,34 @@ def hand_count(
 ) -> None:
     """Escalate to a full hand count, then (with --totals) record its result."""
 
-    def act(session: Session, row: Audit) -> dict[str, Any]:
+    def act(session: Session, row: Audit) -> tuple[str, tuple[HandCount, ...]]:
         if row.status == "sampling":
             service.start_hand_count(session, row, _actor(actor))
         if totals is None:
-            return {"status": row.status}
-        return service.record_hand_count(session, row, _read_totals(totals), _actor(actor))
+            return row.status, ()
+        return row.status, service.record_hand_count(
+            session, row, _read_totals(totals), _actor(actor)
+        )
 
-    outcome = _run(db, audit, act)
+    state, outcome = _run(db, audit, act)
     if totals is None:
-        _say(json_out, outcome, "Full hand count started: count every ballot card of the "
-             "audited contests, then: tallyguard audit hand-count --totals FILE.")  # fmt: skip
+        _say(
+            json_out,
+            {"status": state},
+            "Full hand count started: count every ballot card of the audited contests, "
+            "then: tallyguard audit hand-count --totals FILE.",
+        )
         return
     lines = [
-        f"  {escape(name)}: winners {', '.join(v['winners'])} "
-        + ("(as reported)" if v["outcome_confirmed"] else "[bold red](NOT as reported)[/]")
-        for name, v in outcome.items()
+        f"  {escape(h.contest)}: {escape(', '.join(h.winners))} "
+        + ("(as reported)" if h.outcome_as_reported else "[bold red](NOT as reported)[/]")
+        for h in outcome
     ]
-    _say(json_out, outcome, "Hand count recorded; it determines the outcome:\n" + "\n".join(lines))
+    _say(
+        json_out,
+        [asdict(h) for h in outcome],
+        "Hand count recorded; it decides the outcome:\n" + "\n".join(lines),
+    )
 
 
 def finish(

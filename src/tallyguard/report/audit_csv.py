@@ -267,6 +267,29 @@ def audit_report_csv(result: AuditResult) -> str:
             ],
         ),
     ]
+    if result.hand_count:  # after an escalation, the count that decided the outcome
+        sections.append(
+            (
+                "HAND COUNT",
+                (
+                    "Contest Name",
+                    "Hand Count Totals",
+                    "Winners",
+                    "Reported Winners",
+                    "Outcome As Reported?",
+                ),
+                [
+                    (
+                        h.contest,
+                        "; ".join(f"{choice}: {votes}" for choice, votes in h.totals.items()),
+                        "; ".join(h.winners),
+                        "; ".join(h.reported_winners),
+                        h.outcome_as_reported,
+                    )
+                    for h in result.hand_count
+                ],
+            )
+        )
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     for index, (name, header, rows) in enumerate(sections):

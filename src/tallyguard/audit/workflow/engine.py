@@ -38,6 +38,7 @@ from tallyguard.audit.workflow.result import (
     AuditResult,
     ContestStatus,
     Draw,
+    HandCount,
     RoundStatus,
 )
 from tallyguard.audit.workflow.sample import (
@@ -222,6 +223,36 @@ def _next_step(inputs: AuditInputs, m: Measured, statuses: Sequence[ContestStatu
     )
 
 
+def hand_count_outcomes(inputs: AuditInputs) -> tuple[HandCount, ...]:
+    """Each contest's winners by the full hand count, beside the reported winners."""
+    outcomes = []
+    for contest in inputs.contests:
+        model = contest.reported.contest
+        if model.name not in inputs.hand_count:
+            continue
+        counted = {c: int(inputs.hand_count[model.name].get(c, 0)) for c in model.choices}
+        winners = tuple(model.winners(counted))
+        outcomes.append(
+            HandCount(
+                contest=model.name,
+                totals=counted,
+                winners=winners,
+                reported_winners=tuple(contest.reported.winners),
+                outcome_as_reported=sorted(winners) == sorted(contest.reported.winners),
+            )
+        )
+    return tuple(outcomes)
+
+
+def _hand_count_step(outcomes: Sequence[HandCount]) -> str:
+    parts = [
+        f"{h.contest}: {', '.join(h.winners) or 'no winner'} "
+        + ("(as reported)" if h.outcome_as_reported else "(NOT as reported)")
+        for h in outcomes
+    ]
+    return "The full hand count decides the outcome. " + "; ".join(parts) + "."
+
+
 def _assertion_status(
     contest: str, path: AssertionPath, draws: int, alpha: float
 ) -> AssertionStatus:
@@ -320,6 +351,7 @@ def evaluate(inputs: AuditInputs) -> AuditResult:
         key=lambda d: (d.draw, list(names).index(d.contest)),
     )
     targeted = [s for s in contests if s.targeted]
+    hand_count = hand_count_outcomes(inputs)
     return AuditResult(
         name=inputs.name,
         election=inputs.election,
@@ -334,5 +366,6 @@ def evaluate(inputs: AuditInputs) -> AuditResult:
         sample=tuple(sample),
         discrepancies=tuple(discrepancies),
         confirmed=bool(targeted) and all(s.confirmed for s in targeted),
-        next_step=_next_step(inputs, m, contests),
+        next_step=_hand_count_step(hand_count) if hand_count else _next_step(inputs, m, contests),
+        hand_count=hand_count,
     )

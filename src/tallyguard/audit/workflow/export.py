@@ -184,6 +184,10 @@ def check_log(inputs: AuditInputs, events: Sequence[ChainRecord]) -> list[str]:
                         f"{name} differs from the file frozen when the seed was set "
                         f"(SHA-256 {digests.get(name)} vs logged {digest})"
                     )
+    counts = by_type.get("hand_count.recorded", [])
+    logged_count = counts[-1].payload["contests"] if counts else {}
+    if logged_count != settings["hand_count"]:
+        problems.append(f"the hand count in {AUDIT_FILE} differs from the one the log records")
     rounds = tuple(int(e.payload["sample_size"]) for e in by_type.get("round.started", []))
     if rounds != inputs.rounds:
         problems.append(f"round sizes {list(inputs.rounds)} differ from the logged {list(rounds)}")

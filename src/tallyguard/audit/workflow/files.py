@@ -73,6 +73,7 @@ def settings_json(inputs: AuditInputs) -> dict[str, Any]:
         "rounds": list(inputs.rounds),
         "jurisdictions": sorted({b.jurisdiction for b in inputs.batches}),
         "targeted": [c.reported.contest.name for c in inputs.contests if c.targeted],
+        "hand_count": {name: dict(totals) for name, totals in inputs.hand_count.items()},
     }
 
 
@@ -287,4 +288,8 @@ def read_inputs(directory: Path) -> AuditInputs:
         batch_tallies=tallies,
         rounds=tuple(int(n) for n in settings["rounds"]),
         readings=readings,
+        hand_count={
+            str(name): {str(c): int(v) for c, v in totals.items()}
+            for name, totals in settings.get("hand_count", {}).items()
+        },
     )

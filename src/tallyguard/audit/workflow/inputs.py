@@ -82,6 +82,8 @@ class AuditInputs:
         contests: the contests, targeted and opportunistic.
         rounds: cumulative number of draws at the end of each round (round 1 first).
         readings: what boards recorded: card -> contest name -> reading.
+        hand_count: after escalation, the full hand count's totals: contest name ->
+            choice -> votes (empty while no hand count is recorded).
     """
 
     name: str
@@ -97,3 +99,4 @@ class AuditInputs:
     batch_tallies: Mapping[tuple[str, str, str], Mapping[str, int]] = field(default_factory=dict)
     rounds: tuple[int, ...] = ()
     readings: Mapping[CardKey, Mapping[str, Reading]] = field(default_factory=dict)
+    hand_count: Mapping[str, Mapping[str, int]] = field(default_factory=dict)

@@ -102,6 +102,17 @@ class RoundStatus:
 
 
 @dataclass(frozen=True)
+class HandCount:
+    """A contest's full hand count, which decides its outcome after an escalation."""
+
+    contest: str
+    totals: dict[str, int]
+    winners: tuple[str, ...]
+    reported_winners: tuple[str, ...]
+    outcome_as_reported: bool
+
+
+@dataclass(frozen=True)
 class AuditResult:
     """Everything the inputs imply, in a form that serialises to canonical JSON."""
 
@@ -119,6 +130,7 @@ class AuditResult:
     discrepancies: tuple[CardDiscrepancy, ...]
     confirmed: bool  # every targeted contest confirmed
     next_step: str  # plain language: what the official does next
+    hand_count: tuple[HandCount, ...] = ()  # after an escalation to a full hand count
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -13,11 +13,10 @@ from sqlalchemy.orm import Session
 from tallyguard.audit.workflow.inputs import (
     CardKey,
 )
-from tallyguard.audit.workflow.result import AuditResult
+from tallyguard.audit.workflow.result import AuditResult, HandCount
 from tallyguard.audit.workflow.state import (
     close_hint,
     load_inputs,
-    reported_contest,
     require_status,
     rounds_of,
     sha256_of,
@@ -258,13 +257,13 @@ def start_hand_count(session: Session, audit: Audit, actor: str) -> None:
 
 def record_hand_count(
     session: Session, audit: Audit, totals: Mapping[str, Mapping[str, int]], actor: str
-) -> dict[str, Any]:
+) -> tuple[HandCount, ...]:
     """The full hand count's totals per contest: they determine the outcome."""
     require_status(audit, "hand_count", doing="record a hand count")
     contests = {
         c.name: c for c in session.scalars(select(Contest).where(Contest.audit_id == audit.id))
     }
-    outcome = {}
+    counted: dict[str, dict[str, int]] = {}
     for name, votes in totals.items():
         row = contests.get(name)
         if row is None:
@@ -273,24 +272,23 @@ def record_hand_count(
                 field="Contest",
                 fix=close_hint(name, contests),
             )
-        model = reported_contest(row).contest
-        counted = {c: int(votes.get(c, 0)) for c in model.choices}
-        winners = model.winners(counted)
-        outcome[name] = {
-            "totals": counted,
-            "winners": list(winners),
-            "reported_winners": list(row.winners),
-            "outcome_confirmed": sorted(winners) == sorted(row.winners),
-        }
-    missing = sorted(set(contests) - set(outcome))
+        unknown = sorted(set(votes) - set(row.choices))
+        if unknown:
+            raise InputError(
+                f"{unknown[0]!r} is not a choice of {name!r}.",
+                field="Choice",
+                fix=close_hint(unknown[0], row.choices),
+            )
+        counted[name] = {c: int(votes.get(c, 0)) for c in row.choices}
+    missing = sorted(set(contests) - set(counted))
     if missing:
         raise InputError(
             f"the hand count has no totals for {missing[0]!r}.",
             field="Contest",
             fix="give every contest's totals.",
         )
-    append_event(session, audit.id, "hand_count.recorded", {"contests": outcome}, actor)
-    return outcome
+    append_event(session, audit.id, "hand_count.recorded", {"contests": counted}, actor)
+    return status(session, audit).hand_count
 
 
 def finish_audit(session: Session, audit: Audit, actor: str) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
@@ -32,6 +33,7 @@ from tallyguard.store.models import (
     BatchTally,
     Contest,
     Cvr,
+    Event,
     InputFile,
     Interpretation,
     Jurisdiction,
@@ -209,6 +211,13 @@ def load_inputs(session: Session, audit: Audit) -> AuditInputs:
             select(Round.sample_size).where(Round.audit_id == audit.id).order_by(Round.number)
         )
     )
+    counted = session.scalars(
+        select(Event.payload)
+        .where(Event.audit_id == audit.id, Event.type == "hand_count.recorded")
+        .order_by(Event.seq.desc())
+        .limit(1)
+    ).one_or_none()
+    hand_count = json.loads(counted)["contests"] if counted is not None else {}
     return AuditInputs(
         name=audit.name,
         election=audit.election,
@@ -223,6 +232,7 @@ def load_inputs(session: Session, audit: Audit) -> AuditInputs:
         batch_tallies=dict(tallies),
         rounds=rounds,
         readings=dict(readings),
+        hand_count=hand_count,
     )
 
 
