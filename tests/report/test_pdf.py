@@ -15,6 +15,7 @@ import pytest
 import tallyguard.report.audit_csv as audit_csv
 from tallyguard.audit.workflow.result import AuditResult
 from tallyguard.errors import TallyguardError
+from tallyguard.io import atomic
 from tallyguard.report import audit_report_csv, audit_report_html, write_report_files
 from tallyguard.report.audit_csv import CSV_FILE, HTML_FILE, PDF_FILE
 from tallyguard.report.pdf import audit_report_pdf
@@ -128,7 +129,7 @@ def test_an_interrupted_write_leaves_no_partial_file(
     def fail(source: object, target: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(audit_csv.os, "replace", fail)
+    monkeypatch.setattr(atomic.os, "replace", fail)
     with pytest.raises(OSError, match="disk full"):
         write_report_files(polling, tmp_path, pdf=False)
     assert list(tmp_path.iterdir()) == []

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import math
-import os
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from tallyguard.audit.sampling import sample_manifest
 from tallyguard.cli import audit_workflow as workflow
 from tallyguard.cli.output import emit_json, stdout
 from tallyguard.errors import InputError
+from tallyguard.io.atomic import write_file_atomically
 from tallyguard.io.audit_contest import read_audit_contest
 from tallyguard.io.audited import read_audited
 from tallyguard.io.batch_tallies import join_manifest, read_batch_tallies
@@ -59,9 +59,7 @@ def _write_csv_atomically(path: Path, rows: list[dict[str, Any]], columns: list[
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(buffer.getvalue(), encoding="utf-8")
-    os.replace(partial, path)
+    write_file_atomically(path, buffer.getvalue().encode("utf-8"))
 
 
 @app.command("sample")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import getpass
 import io
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -29,6 +28,7 @@ from tallyguard.audit.workflow.result import AuditResult, HandCount
 from tallyguard.cli.output import emit_json, stdout
 from tallyguard.errors import Discrepancy, InputError, VerificationError
 from tallyguard.evidence.chain import ChainRecord
+from tallyguard.io.atomic import write_file_atomically
 from tallyguard.io.csvfile import open_csv, parse_count
 from tallyguard.io.readings import BALLOT_COLUMNS, BATCH_COLUMNS
 from tallyguard.report.audit_csv import write_report_files
@@ -78,9 +78,7 @@ def _write_csv(path: Path, header: tuple[str, ...] | list[str], rows: list[list[
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
     writer.writerows(rows)
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(buffer.getvalue(), encoding="utf-8")
-    os.replace(partial, path)
+    write_file_atomically(path, buffer.getvalue().encode("utf-8"))
 
 
 def _say(json_out: bool, document: Any, text: str) -> None:

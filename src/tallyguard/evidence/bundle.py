@@ -35,6 +35,7 @@ from tallyguard.evidence.model import (
     parse_bundle,
 )
 from tallyguard.evidence.paths import BUNDLE_FILE, unsafe_path_reason, walk
+from tallyguard.io.atomic import write_file_atomically
 
 __all__ = [
     "INPUTS_DIR",
@@ -172,31 +173,6 @@ def _output_paths(directory: Path, exclude: set[str]) -> list[str]:
     return paths
 
 
-def _write_atomically(target: Path, data: bytes) -> None:
-    handle, temporary = tempfile.mkstemp(
-        dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
-    )
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    try:
-        directory = os.open(target.parent, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms that cannot open directories
-        return
-    try:
-        os.fsync(directory)
-    except OSError:  # pragma: no cover - file systems without directory fsync
-        pass
-    finally:
-        os.close(directory)
-
-
 def write_bundle(
     directory: Path,
     *,
@@ -258,7 +234,7 @@ def write_bundle(
     bundle, problems = parse_bundle(document, directory)
     if bundle is None:
         raise ValueError("; ".join(problem.render() for problem in problems))
-    _write_atomically(directory / BUNDLE_FILE, file_form(document))
+    write_file_atomically(directory / BUNDLE_FILE, file_form(document))
     return bundle
 
 

@@ -37,16 +37,14 @@ name with :func:`os.replace`, so a reader never sees a half-written report.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
-import os
-import secrets
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from tallyguard import __version__
 from tallyguard.audit.workflow.result import AuditResult
+from tallyguard.io.atomic import write_file_atomically
 from tallyguard.report.audit_html import audit_report_html
 from tallyguard.report.pdf import audit_report_pdf
 
@@ -58,7 +56,6 @@ __all__ = [
     "audit_report_csv",
     "section_heading",
     "sections_of",
-    "write_atomic",
     "write_report_files",
 ]
 
@@ -301,23 +298,6 @@ def audit_report_csv(result: AuditResult) -> str:
     return buffer.getvalue()
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file renamed into place."""
-    # A fresh name opened exclusively (not mkstemp: its files are private, 0600,
-    # and a report is meant to be shared; this one gets the umask's permissions).
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(6)}.partial")
-    try:
-        with temporary.open("xb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            temporary.unlink()
-        raise
-
-
 def write_report_files(result: AuditResult, out_dir: Path, *, pdf: bool = True) -> list[Path]:
     """Write ``audit-report.csv``, ``audit-report.html`` and ``audit-report.pdf`` into ``out_dir``.
 
@@ -340,6 +320,6 @@ def write_report_files(result: AuditResult, out_dir: Path, *, pdf: bool = True) 
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for name, data in contents.items():
-        write_atomic(out_dir / name, data)
+        write_file_atomically(out_dir / name, data)
         written.append(out_dir / name)
     return written
