@@ -95,6 +95,10 @@ def test_a_two_round_comparison_audit_end_to_end(
     assert code == 2
     assert "still need readings" in err
     assert _record_round(cli, db, election, tmp_path / "r1", paper) == 80
+    again = json.loads(_ok(cli("audit", "retrieval", "--round", "1", "--out",
+                               str(tmp_path / "again"), "--json", *db)))  # fmt: skip
+    assert again["new_draws"] == 40
+    assert (tmp_path / "again" / retrieval[0].name).read_bytes() == retrieval[0].read_bytes()
     status = json.loads(_ok(cli("audit", "status", "--json", *db)))
     assert status["rounds"][0]["audited"] == 40
     round2 = json.loads(_ok(cli("audit", "next-round", "--size", "120", "--out",

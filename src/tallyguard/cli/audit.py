@@ -24,7 +24,8 @@ from tallyguard.audit.plan import (
 )
 from tallyguard.audit.plan.batch import plan_macro
 from tallyguard.audit.sampling import sample_manifest
-from tallyguard.cli import audit_workflow as workflow
+from tallyguard.cli import audit_records, audit_rounds, audit_setup
+from tallyguard.cli.audit_common import AuditOption, DbOption
 from tallyguard.cli.output import emit_json, stdout
 from tallyguard.errors import InputError
 from tallyguard.io.atomic import write_file_atomically
@@ -198,8 +199,8 @@ def plan(
     audited: Path | None = typer.Option(
         None, "--audited", help="Audited ballots so far: plan the next round from them."
     ),
-    db: str | None = workflow.DbOption,
-    audit: str | None = workflow.AuditOption,
+    db: str | None = DbOption,
+    audit: str | None = AuditOption,
     json_out: bool = typer.Option(False, "--json", help="Print the plan as JSON."),
 ) -> None:
     """Sample sizes that finish in one round with probability 0.5 / 0.7 / 0.9.
@@ -213,7 +214,7 @@ def plan(
     for planning, not guarantees: the risk measured on the real sample decides.
     """
     if contest is None:
-        workflow.workflow_plan(db, audit, reps, seed, json_out)
+        audit_rounds.workflow_plan(db, audit, reps, seed, json_out)
         return
     if kind is None:
         raise InputError("--kind is needed with --contest.", field="--kind", fix=PLAN_KIND_HELP)
@@ -341,21 +342,22 @@ def _plan_batch(
 
 
 for _name, _command in (
-    ("init", workflow.init),
-    ("add-jurisdiction", workflow.add_jurisdiction),
-    ("manifest", workflow.manifest),
-    ("cvrs", workflow.cvrs),
-    ("batch-tallies", workflow.batch_tallies),
-    ("contest", workflow.contest),
-    ("seed", workflow.seed),
-    ("draw", workflow.draw),
-    ("record", workflow.record),
-    ("status", workflow.status),
-    ("next-round", workflow.next_round),
-    ("hand-count", workflow.hand_count),
-    ("finish", workflow.finish),
-    ("log", workflow.log),
-    ("export", workflow.export),
-    ("report", workflow.report),
+    ("init", audit_setup.init),
+    ("add-jurisdiction", audit_setup.add_jurisdiction),
+    ("manifest", audit_setup.manifest),
+    ("cvrs", audit_setup.cvrs),
+    ("batch-tallies", audit_setup.batch_tallies),
+    ("contest", audit_setup.contest),
+    ("seed", audit_setup.seed),
+    ("draw", audit_rounds.draw),
+    ("retrieval", audit_rounds.retrieval),
+    ("record", audit_rounds.record),
+    ("status", audit_rounds.status),
+    ("next-round", audit_rounds.next_round),
+    ("hand-count", audit_rounds.hand_count),
+    ("finish", audit_rounds.finish),
+    ("log", audit_records.log),
+    ("export", audit_records.export),
+    ("report", audit_records.report),
 ):
     app.command(_name)(_command)

@@ -14,7 +14,7 @@ from typing import Any
 
 from tallyguard.audit.workflow import service
 from tallyguard.audit.workflow.export import export_audit
-from tallyguard.cli.audit_workflow import PROBABILITY, choose_size, write_round_files
+from tallyguard.cli.audit_rounds import PROBABILITY, choose_size, write_round_files
 from tallyguard.evidence import verify_bundle
 from tallyguard.report.audit_csv import write_report_files
 from tallyguard.simulate import parse_config, run_simulation
