@@ -13,7 +13,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections.abc import Hashable, Sequence
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 
@@ -68,15 +68,20 @@ def default_workers(size: int) -> int:
 
 
 class ManifestPopulation:
-    """Every ballot of a manifest, in manifest order, batch by batch, positions 1..n."""
+    """Every ballot of a manifest, in manifest order, batch by batch, positions 1..n.
+
+    A ballot's id is ``((jurisdiction, batch_name), p)``; with ``tabulators``,
+    current Arlo's ``((jurisdiction, tabulator or None, batch_name), p)``
+    (:func:`~tallyguard.audit.sampling.arlo_ballot_id`).
+    """
 
     #: Large manifests are hashed on several processes unless told otherwise.
     parallel_by_default = True
 
-    def __init__(self, batches: Sequence[ManifestBatch]) -> None:
-        self.names: list[tuple[str, str]] = []
+    def __init__(self, batches: Sequence[ManifestBatch], *, tabulators: bool = False) -> None:
+        self.names: list[tuple[Any, ...]] = []
         self.segments: list[Segment] = []
-        seen: dict[tuple[str, str], int] = {}
+        seen: dict[tuple[Any, ...], int] = {}
         starts = [0]
         for row, batch in enumerate(batches, start=1):
             if not isinstance(batch, ManifestBatch):
@@ -84,13 +89,16 @@ class ManifestPopulation:
                     f"manifest row {row} is a {type(batch).__name__}, not a ManifestBatch.",
                     fix="read the manifest with tallyguard.io.manifest.read_manifest.",
                 )
-            name = (
+            name: tuple[Any, ...] = (
                 plain_text(batch.jurisdiction, "jurisdiction"),
                 plain_text(batch.batch_name, "batch name"),
             )
+            if tabulators:
+                tabulator = batch.tabulator or None
+                name = (name[0], tabulator and plain_text(tabulator, "tabulator"), name[1])
             if name in seen:
                 raise InputError(
-                    f"batch {name[1]!r} of {name[0]!r} appears twice in the manifest "
+                    f"batch {name[-1]!r} of {name[0]!r} appears twice in the manifest "
                     f"(rows {seen[name]} and {row}); ballot ids ((jurisdiction, batch), "
                     "position) would repeat.",
                     field="Batch Name",
@@ -101,7 +109,7 @@ class ManifestPopulation:
             count = batch.num_ballots
             if isinstance(count, bool) or not isinstance(count, int | np.integer) or count < 0:
                 raise InputError(
-                    f"batch {name[1]!r} of {name[0]!r} has {count!r} ballots.",
+                    f"batch {name[-1]!r} of {name[0]!r} has {count!r} ballots.",
                     field="Number of Ballots",
                     fix="give the number of ballots as a whole number >= 0.",
                 )

@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from tallyguard.audit.workflow.cvr_table import CvrTable, read_canonical_cvrs
 from tallyguard.audit.workflow.inputs import AuditContest, AuditInputs, CardKey, Reading
 from tallyguard.errors import InputError
 from tallyguard.io.contests import ReportedElection, read_contests
@@ -99,8 +100,15 @@ def _cvr_columns(inputs: AuditInputs) -> list[tuple[str, str]]:
 
 
 def cvrs_text(inputs: AuditInputs) -> str:
-    """``cvrs.csv``: a cell is 1 (marked), 0, or empty when the card lacks the contest."""
+    """``cvrs.csv``: a cell is 1 (marked), 0, or empty when the card lacks the contest.
+
+    CVRs held as columns (a :class:`~tallyguard.audit.workflow.cvr_table.CvrTable`:
+    the store's, or an export's) render from their frame, to the same bytes.
+    """
     columns = _cvr_columns(inputs)
+    table = inputs.cvrs
+    if isinstance(table, CvrTable) and inputs.imprinted_ids is table.imprinted_ids:
+        return table.canonical_text(columns)
     rows = []
     for key in sorted(inputs.cvrs):
         votes = inputs.cvrs[key]
@@ -267,10 +275,19 @@ def read_inputs(directory: Path) -> AuditInputs:
     contests = tuple(AuditContest(c, c.contest.name in targeted) for c in election.contests)
     choices = {c.contest.name: c.contest.choices for c in election.contests}
     kind = settings["kind"]
-    cvrs: dict[CardKey, dict[str, tuple[str, ...]]] = {}
-    imprinted: dict[CardKey, str] = {}
+    cvrs: Mapping[CardKey, Mapping[str, tuple[str, ...]]] = {}
+    imprinted: Mapping[CardKey, str] = {}
     if kind == "comparison":
-        cvrs, imprinted = _read_cvrs(directory / CVRS_FILE, choices)
+        path = directory / CVRS_FILE
+        columns = [
+            (c.contest.name, choice) for c in election.contests for choice in c.contest.choices
+        ]
+        # A million cards: read a canonical file as columns, anything else row by row.
+        table = read_canonical_cvrs(path.read_bytes(), columns) if path.is_file() else None
+        if table is not None:
+            cvrs, imprinted = table, table.imprinted_ids
+        else:
+            cvrs, imprinted = _read_cvrs(path, choices)
     tallies = _read_tallies(directory / TALLIES_FILE) if kind == "batch" else {}
     readings_path = directory / READINGS_FILE
     readings = _read_readings(readings_path, kind, choices) if readings_path.exists() else {}

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select, tuple_
 from sqlalchemy.orm import Session
 
 from tallyguard.audit.workflow.inputs import (
@@ -38,6 +38,9 @@ from tallyguard.store.models import (
     Round,
 )
 from tallyguard.store.models import Event as EventRow
+
+#: Readings per DELETE when a file replaces earlier ones.
+READINGS_CHUNK = 500
 
 # --- rounds ---------------------------------------------------------------------------
 
@@ -111,7 +114,9 @@ def record_readings(session: Session, audit: Audit, path: Path, actor: str) -> d
     batch_ids = {
         (jurisdictions_name, b.tabulator, b.batch_name): b.id
         for jurisdictions_name, jid in jurisdictions.items()
-        for b in session.scalars(select(Batch).where(Batch.jurisdiction_id == jid))
+        for b in session.execute(
+            select(Batch.id, Batch.tabulator, Batch.batch_name).where(Batch.jurisdiction_id == jid)
+        )
     }
     entries: list[tuple[int, CardKey, str, dict[str, Any]]] = []
     value: dict[str, Any]
@@ -145,6 +150,7 @@ def record_readings(session: Session, audit: Audit, path: Path, actor: str) -> d
             fix="fill in what the audit boards saw.",
         )
     logged = []
+    stored: dict[tuple[int, int, int], dict[str, Any]] = {}
     for line, key, contest, value in entries:
         drawn = sampled.get(key)
         if drawn is None:
@@ -161,28 +167,8 @@ def record_readings(session: Session, audit: Audit, path: Path, actor: str) -> d
                 line=line,
                 fix="readings of a finished round cannot change.",
             )
-        batch_id = batch_ids[key.batch]
-        contest_row = contests[contest]
-        session.execute(
-            delete(Interpretation).where(
-                Interpretation.batch_id == batch_id,
-                Interpretation.position == key.position,
-                Interpretation.contest_id == contest_row.id,
-            )
-        )
-        session.add(
-            Interpretation(
-                audit_id=audit.id,
-                batch_id=batch_id,
-                position=key.position,
-                contest_id=contest_row.id,
-                result=value["result"],
-                choices=value["choices"],
-                votes=value["votes"],
-                comment=value["comment"],
-                board=actor,
-            )
-        )
+        # A card recorded again in this file or the round corrects it: the last one stays.
+        stored[(batch_ids[key.batch], key.position, contests[contest].id)] = value
         text = (
             interpretation_text(value["result"], value["choices"])
             if value["votes"] is None
@@ -199,7 +185,7 @@ def record_readings(session: Session, audit: Audit, path: Path, actor: str) -> d
                 value["comment"],
             ]
         )
-    session.flush()
+    _store_readings(session, audit, stored, actor)
     append_event(
         session,
         audit.id,
@@ -208,6 +194,47 @@ def record_readings(session: Session, audit: Audit, path: Path, actor: str) -> d
         actor,
     )
     return {"round": current, "readings": len(logged)}
+
+
+def _store_readings(
+    session: Session,
+    audit: Audit,
+    stored: Mapping[tuple[int, int, int], dict[str, Any]],
+    actor: str,
+) -> None:
+    """Replace the readings of these (batch, position, contest) keys, in bulk."""
+    keys = list(stored)
+    for start in range(0, len(keys), READINGS_CHUNK):
+        chunk = keys[start : start + READINGS_CHUNK]
+        session.execute(
+            delete(Interpretation)
+            .where(
+                Interpretation.audit_id == audit.id,
+                tuple_(
+                    Interpretation.batch_id, Interpretation.position, Interpretation.contest_id
+                ).in_(chunk),
+            )
+            .execution_options(synchronize_session=False)
+        )
+    if keys:
+        session.execute(
+            insert(Interpretation),
+            [
+                {
+                    "audit_id": audit.id,
+                    "batch_id": batch_id,
+                    "position": position,
+                    "contest_id": contest_id,
+                    "result": value["result"],
+                    "choices": value["choices"],
+                    "votes": value["votes"],
+                    "comment": value["comment"],
+                    "board": actor,
+                }
+                for (batch_id, position, contest_id), value in stored.items()
+            ],
+        )
+    session.flush()
 
 
 def _label(key: CardKey) -> str:

@@ -35,6 +35,7 @@ from operator import index
 from typing import cast
 
 from tallyguard.audit.sampling import arlo_ballot_id, consistent_sample, sample_manifest
+from tallyguard.audit.sampling.consistent import sample_arlo_manifest
 from tallyguard.audit.workflow.inputs import AuditInputs, CardKey
 from tallyguard.errors import InputError
 from tallyguard.model.manifest import ManifestBatch
@@ -160,7 +161,7 @@ def draw_sample(inputs: AuditInputs, size: int) -> list[SampledDraw]:
         return drawn
     if names_tabulators(inputs.batches):
         cards: list[tuple[str, CardKey]] = []
-        for d in consistent_sample(arlo_ids(inputs.batches), inputs.seed, take):
+        for d in sample_arlo_manifest(inputs.batches, inputs.seed, take):
             (jurisdiction, tabulator, batch_name), position = cast(ArloId, d.id)
             cards.append((d.ticket, CardKey(jurisdiction, tabulator or "", batch_name, position)))
     else:

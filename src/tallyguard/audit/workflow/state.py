@@ -5,16 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tallyguard.audit.sampling import validate_dice_seed
 from tallyguard.audit.workflow.engine import evaluate
-from tallyguard.audit.workflow.files import frozen_digests
 from tallyguard.audit.workflow.inputs import (
     AuditContest,
     AuditInputs,
@@ -22,19 +19,17 @@ from tallyguard.audit.workflow.inputs import (
     Reading,
 )
 from tallyguard.audit.workflow.result import AuditResult
+from tallyguard.audit.workflow.stored import StoredCvrs
 from tallyguard.errors import InputError
 from tallyguard.io.contests import ReportedContest
 from tallyguard.model import Contest as ContestModel
 from tallyguard.model import ContestKind, ManifestBatch
-from tallyguard.store.events import append_event
 from tallyguard.store.models import (
     Audit,
     Batch,
     BatchTally,
     Contest,
-    Cvr,
     Event,
-    InputFile,
     Interpretation,
     Jurisdiction,
     Round,
@@ -149,12 +144,30 @@ def reported_contest(row: Contest) -> ReportedContest:
 
 
 def load_inputs(session: Session, audit: Audit) -> AuditInputs:
-    """Everything the audit rests on, read from the store."""
+    """Everything the audit rests on, read from the store.
+
+    The CVRs of a comparison audit are a read-only mapping that reads the store
+    when a card is looked up (:class:`~tallyguard.audit.workflow.stored.StoredCvrs`),
+    not a dict of every card: the engine needs the sampled cards only.
+    """
     jurisdictions = {
         j.id: j.name
         for j in session.scalars(select(Jurisdiction).where(Jurisdiction.audit_id == audit.id))
     }
-    batch_rows = list(session.scalars(select(Batch).where(Batch.audit_id == audit.id)))
+    # Rows, not ORM objects: a state's manifest has thousands of batches.
+    batch_rows = list(
+        session.execute(
+            select(
+                Batch.id,
+                Batch.jurisdiction_id,
+                Batch.ordinal,
+                Batch.tabulator,
+                Batch.batch_name,
+                Batch.num_ballots,
+                Batch.container,
+            ).where(Batch.audit_id == audit.id)
+        )
+    )
     batch_rows.sort(key=lambda b: (jurisdictions[b.jurisdiction_id], b.ordinal))
     keys = {
         b.id: CardKey(jurisdictions[b.jurisdiction_id], b.tabulator, b.batch_name, 0)
@@ -180,17 +193,6 @@ def load_inputs(session: Session, audit: Audit) -> AuditInputs:
         base = keys[batch_id]
         return CardKey(base.jurisdiction, base.tabulator, base.batch_name, position)
 
-    cvrs: dict[CardKey, dict[str, tuple[str, ...]]] = {}
-    imprinted: dict[CardKey, str] = {}
-    if audit.kind == "comparison":
-        query = select(Cvr.batch_id, Cvr.position, Cvr.imprinted_id, Cvr.votes).where(
-            Cvr.audit_id == audit.id
-        )
-        for batch_id, position, imprinted_id, votes in session.execute(query):
-            key = card(batch_id, position)
-            cvrs[key] = {str(c): tuple(v) for c, v in votes.items()}
-            if imprinted_id:
-                imprinted[key] = imprinted_id
     tallies: dict[tuple[str, str, str], dict[str, int]] = defaultdict(dict)
     if audit.kind == "batch":
         query = select(BatchTally.batch_id, BatchTally.choice, BatchTally.votes).where(
@@ -218,6 +220,13 @@ def load_inputs(session: Session, audit: Audit) -> AuditInputs:
         .limit(1)
     ).one_or_none()
     hand_count = json.loads(counted)["contests"] if counted is not None else {}
+    cvrs: Mapping[CardKey, Mapping[str, tuple[str, ...]]] = {}
+    imprinted: Mapping[CardKey, str] = {}
+    if audit.kind == "comparison":
+        # Read lazily: a command needs the CVRs of the sampled cards only (the audited
+        # ones, which have readings, together); the seed and the export render them all.
+        stored = StoredCvrs(session, audit.id, keys, hints=readings)
+        cvrs, imprinted = stored, stored.imprinted_ids
     return AuditInputs(
         name=audit.name,
         election=audit.election,
@@ -234,69 +243,6 @@ def load_inputs(session: Session, audit: Audit) -> AuditInputs:
         readings=dict(readings),
         hand_count=hand_count,
     )
-
-
-def _check_ready(session: Session, audit: Audit, inputs: AuditInputs) -> None:
-    """Everything a sample needs is there: manifests, CVRs or tallies, a targeted contest."""
-    jurisdictions = session.scalars(
-        select(Jurisdiction).where(Jurisdiction.audit_id == audit.id).order_by(Jurisdiction.name)
-    ).all()
-    if not jurisdictions:
-        raise InputError(
-            "the audit has no jurisdiction.",
-            field="jurisdictions",
-            fix="add them: tallyguard audit add-jurisdiction NAME.",
-        )
-    roles = {"manifest"} | {"comparison": {"cvrs"}, "batch": {"batch_tallies"}}.get(
-        audit.kind, set()
-    )
-    for row in jurisdictions:
-        have = set(
-            session.scalars(select(InputFile.role).where(InputFile.jurisdiction_id == row.id))
-        )
-        missing = sorted(roles - have)
-        if missing:
-            raise InputError(
-                f"jurisdiction {row.name!r} has no {missing[0].replace('_', ' ')} yet.",
-                field=missing[0],
-                fix=f"load it: tallyguard audit {missing[0].replace('_', '-')} FILE "
-                f"--jurisdiction {row.name!r}.",
-            )
-    if not any(c.targeted for c in inputs.contests):
-        raise InputError(
-            "the audit has no targeted contest.",
-            field="contests",
-            fix="add one: tallyguard audit contest --contests FILE --name NAME --targeted.",
-        )
-    cards = sum(b.num_ballots for b in inputs.batches)
-    for c in inputs.contests:
-        if c.reported.ballots > cards:
-            raise InputError(
-                f"contest {c.reported.contest.name!r} reports {c.reported.ballots:,} ballot cards "
-                f"but the manifests list only {cards:,}.",
-                field="ballots",
-                fix="load every jurisdiction's manifest, or correct the contest's ballots.",
-            )
-
-
-def set_seed(session: Session, audit: Audit, seed: str, actor: str) -> dict[str, Any]:
-    """Set the public seed (20+ dice digits); it freezes every input of the audit."""
-    require_setup(audit, "the seed")
-    validate_dice_seed(seed)
-    inputs = load_inputs(session, audit)
-    _check_ready(session, audit, inputs)
-    audit.seed = seed
-    audit.status = "sampling"
-    digests = frozen_digests(inputs)
-    files = [
-        {"role": f.role, "file": f.filename, "sha256": f.sha256}
-        for f in session.scalars(
-            select(InputFile).where(InputFile.audit_id == audit.id).order_by(InputFile.id)
-        )
-    ]
-    payload = {"seed": seed, "inputs": digests, "files": files}
-    append_event(session, audit.id, "seed.set", payload, actor)
-    return payload
 
 
 def rounds_of(session: Session, audit: Audit) -> list[Round]:
