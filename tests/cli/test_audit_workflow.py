@@ -110,6 +110,9 @@ def test_a_two_round_comparison_audit_end_to_end(
     governor = next(c for c in status["contests"] if c["contest"] == "Governor")
     if governor["confirmed"]:
         _ok(cli("audit", "finish", *db))
+        finished = json.loads(_ok(cli("audit", "status", "--json", *db)))
+        assert finished["state"] == "finished"
+        assert finished["next_step"].startswith("The audit is finished")
     else:
         _ok(cli("audit", "next-round", "--size", "121", "--out", str(tmp_path / "x"), *db))
         _ok(cli("audit", "hand-count", *db))

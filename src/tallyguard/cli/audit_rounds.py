@@ -213,10 +213,22 @@ def record(
     )
 
 
-def print_status(result: AuditResult) -> None:
+def next_step(result: AuditResult, state: str) -> str:
+    """The engine's next step, unless the stored audit is already finished."""
+    if state == "finished" and not result.hand_count:
+        return "The audit is finished: every targeted contest met the risk limit."
+    if state == "hand_count" and not result.hand_count:
+        return (
+            "A full hand count is under way: count every ballot card of the audited contests, "
+            "then record it (tallyguard audit hand-count --totals FILE)."
+        )
+    return result.next_step
+
+
+def print_status(result: AuditResult, state: str) -> None:
     stdout.print(
         f"[bold]{escape(result.name)}[/] ({result.kind}, {result.method}, risk limit "
-        f"{result.risk_limit:g}), seed {escape(str(result.seed))}"
+        f"{result.risk_limit:g}, {state.replace('_', ' ')}), seed {escape(str(result.seed))}"
     )
     table = Table("contest", "targeted", "risk", "confirmed", "audited draws", "notes")
     for c in result.contests:
@@ -236,18 +248,18 @@ def print_status(result: AuditResult) -> None:
     stdout.print(assertions)
     if result.discrepancies:
         stdout.print(f"{len(result.discrepancies):,} discrepancies (see the report).")
-    stdout.print(f"[bold]Next:[/] {escape(result.next_step)}")
+    stdout.print(f"[bold]Next:[/] {escape(next_step(result, state))}")
 
 
 def status(
     db: str | None = DbOption, audit: str | None = AuditOption, json_out: bool = JsonOption
 ) -> None:
     """Risk per contest and assertion, and what to do next."""
-    result = run_on_audit(db, audit, service.status)
+    result, state = run_on_audit(db, audit, lambda s, a: (service.status(s, a), a.status))
     if json_out:
-        emit_json(result.to_json())
+        emit_json({**result.to_json(), "state": state, "next_step": next_step(result, state)})
         return
-    print_status(result)
+    print_status(result, state)
 
 
 def next_round(
