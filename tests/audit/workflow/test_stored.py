@@ -31,7 +31,7 @@ from tallyguard.audit.workflow import service
 from tallyguard.audit.workflow.engine import evaluate
 from tallyguard.audit.workflow.files import cvrs_text, frozen_digests
 from tallyguard.audit.workflow.inputs import AuditInputs, CardKey
-from tallyguard.audit.workflow.loading import _place_frame, _place_records
+from tallyguard.audit.workflow.loading_cvrs import _place_frame, _place_records
 from tallyguard.audit.workflow.stored import StoredCvrs
 from tallyguard.errors import InputError
 from tallyguard.io.cvr_csv import read_cvr_csv

@@ -18,7 +18,8 @@ loaded and replaced; setting the seed freezes them (their digests go into the
 before the seed was known.
 """
 
-from tallyguard.audit.workflow.loading import load_batch_tallies, load_cvrs, load_manifest
+from tallyguard.audit.workflow.loading import load_batch_tallies, load_manifest
+from tallyguard.audit.workflow.loading_cvrs import load_cvrs
 from tallyguard.audit.workflow.rounds import (
     finish_audit,
     finish_round,
