@@ -50,7 +50,8 @@ from typing import Any
 import pytest
 from sqlalchemy import make_url, select
 
-from tallyguard.audit.workflow.state import find_audit, sha256_of
+from tallyguard.audit.workflow.state import find_audit
+from tallyguard.evidence.canonical import sha256_file
 from tallyguard.evidence.chain import ChainRecord
 from tallyguard.io.readings import interpretation_text
 from tallyguard.simulate import parse_config, run_simulation
@@ -456,7 +457,7 @@ def _check_trial(
     assert event.type == "readings.recorded"
     assert event.actor == actor
     assert event.payload["file"] == path.name
-    assert event.payload["sha256"] == sha256_of(path)
+    assert event.payload["sha256"] == sha256_file(path)
     assert event.payload["round"] == 1
     assert [tuple(r) for r in event.payload["readings"]] == expected
     assert rows == sorted((row, actor) for row in expected), (

@@ -40,6 +40,15 @@ def test_demo_simulates_seals_verifies_and_audits(tmp_path: Path, cli: Invoke) -
         assert names == {"audit-report.csv", "audit-report.html", "audit-report.pdf"}
         assert max(audit["risks"].values()) <= 1.0
 
+    code, stdout, _ = cli("audit", "status", "--db", str(out / "audits" / "audits.db"),
+                          "--audit", "comparison audit", "--json")  # fmt: skip
+    assert code == 0
+    finished = json.loads(stdout)
+    assert finished["state"] == "finished"
+    assert finished["next_step"].startswith("The audit is finished")
+    assert [r["round"] for r in finished["rounds"]] == [1, 2]
+    assert not finished["rounds"][0]["confirmed"]["Governor"]
+
     # running it again (human output this time) replaces the previous demo
     code, stdout, _ = cli("demo", "--out", str(out))
     assert code == 0

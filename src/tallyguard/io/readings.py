@@ -21,13 +21,13 @@ whether a card belongs to the sample is the workflow's business.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from tallyguard.errors import InputError
 from tallyguard.io.csvfile import CsvFile, open_csv, parse_count
+from tallyguard.io.vendors._common import closest
 
 BALLOT_COLUMNS = (
     "Jurisdiction",
@@ -85,8 +85,8 @@ def interpretation_text(result: str, choices: Iterable[str]) -> str:
 
 
 def _closest(value: str, options: Iterable[str]) -> str:
-    close = difflib.get_close_matches(value, list(options), n=1)
-    return f"did you mean {close[0]!r}? " if close else ""
+    found = closest(value, options)
+    return f"did you mean {found!r}? " if found else ""
 
 
 def _contest(

@@ -12,9 +12,9 @@ from tallyguard.audit.workflow.state import (
     close_hint,
     get_jurisdiction,
     require_setup,
-    sha256_of,
 )
 from tallyguard.errors import InputError
+from tallyguard.evidence.canonical import sha256_file
 from tallyguard.io.csvfile import open_csv, parse_count
 from tallyguard.io.manifest import read_manifest
 from tallyguard.store.events import append_event
@@ -50,7 +50,7 @@ def record_file(
             InputFile.jurisdiction_id == (jurisdiction.id if jurisdiction else None),
         )
     )
-    digest = digest or sha256_of(path)
+    digest = digest or sha256_file(path)
     session.add(
         InputFile(
             audit_id=audit.id,
@@ -102,7 +102,7 @@ def load_manifest(
     groups = group_by_jurisdiction(
         session, audit, path, [b.jurisdiction for b in batches], jurisdiction
     )
-    digest = sha256_of(path)
+    digest = sha256_file(path)
     summary: dict[str, Any] = {}
     for name, row in groups.items():
         mine = [b for b in batches if b.jurisdiction == name]

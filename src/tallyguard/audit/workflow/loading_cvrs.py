@@ -22,9 +22,9 @@ from tallyguard.audit.workflow.state import (
     close_hint,
     get_jurisdiction,
     require_setup,
-    sha256_of,
 )
 from tallyguard.errors import InputError
+from tallyguard.evidence.canonical import sha256_file
 from tallyguard.io.cvr_csv import CvrCsv, choice_column, read_cvr_frame
 from tallyguard.io.detect import read_cvrs
 from tallyguard.io.vendors import CvrReader
@@ -103,7 +103,7 @@ def load_cvrs(
     if placed is None:
         placed = _place_records(session, audit, path, reader, jurisdiction)
     summary: dict[str, Any] = {}
-    digest = sha256_of(path)
+    digest = sha256_file(path)
     for name, (row, records) in placed.items():
         ids = select(Batch.id).where(Batch.jurisdiction_id == row.id)
         session.execute(

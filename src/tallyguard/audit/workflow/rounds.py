@@ -19,10 +19,10 @@ from tallyguard.audit.workflow.state import (
     load_inputs,
     require_status,
     rounds_of,
-    sha256_of,
     status,
 )
 from tallyguard.errors import InputError
+from tallyguard.evidence.canonical import sha256_file
 from tallyguard.io.readings import (
     interpretation_text,
     read_ballot_readings,
@@ -190,7 +190,7 @@ def record_readings(session: Session, audit: Audit, path: Path, actor: str) -> d
         session,
         audit.id,
         "readings.recorded",
-        {"round": current, "file": path.name, "sha256": sha256_of(path), "readings": logged},
+        {"round": current, "file": path.name, "sha256": sha256_file(path), "readings": logged},
         actor,
     )
     return {"round": current, "readings": len(logged)}

@@ -21,9 +21,9 @@ from tallyguard.audit.workflow.state import (
     close_hint,
     load_inputs,
     require_setup,
-    sha256_of,
 )
 from tallyguard.errors import InputError
+from tallyguard.evidence.canonical import sha256_file
 from tallyguard.io.contests import ReportedContest, read_contests
 from tallyguard.store.events import append_event
 from tallyguard.store.models import (
@@ -156,7 +156,7 @@ def add_contest(
             "contest": chosen.to_json(),
             "targeted": targeted,
             "file": path.name,
-            "sha256": sha256_of(path),
+            "sha256": sha256_file(path),
         },
         actor,
     )

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,6 +20,7 @@ from tallyguard.audit.workflow.result import AuditResult
 from tallyguard.audit.workflow.stored import StoredCvrs
 from tallyguard.errors import InputError
 from tallyguard.io.contests import ReportedContest
+from tallyguard.io.vendors._common import closest
 from tallyguard.model import Contest as ContestModel
 from tallyguard.model import ContestKind, ManifestBatch
 from tallyguard.store.models import (
@@ -37,24 +36,12 @@ from tallyguard.store.models import (
 
 
 def close_hint(value: str, options: Iterable[str]) -> str:
-    import difflib
-
-    options = list(options)
-    found = difflib.get_close_matches(value, options, n=1)
-    if found:
-        return f"did you mean {found[0]!r}? "
+    """The start of a fix: the closest known name, else the list of known names."""
+    options = [str(option) for option in options]
+    found = closest(value, options)
+    if found is not None:
+        return f"did you mean {found!r}? "
     return f"known: {', '.join(options)}. " if options else ""
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-# --- finding things -------------------------------------------------------------------
 
 
 def audit_names(session: Session) -> list[str]:
@@ -253,11 +240,3 @@ def rounds_of(session: Session, audit: Audit) -> list[Round]:
 
 def status(session: Session, audit: Audit) -> AuditResult:
     return evaluate(load_inputs(session, audit))
-
-
-def _sampled(result: AuditResult) -> dict[CardKey, int]:
-    """Sampled card (or batch) -> the round that drew it."""
-    return {
-        CardKey(d.jurisdiction, d.tabulator, d.batch_name, d.position): d.round
-        for d in result.sample
-    }
