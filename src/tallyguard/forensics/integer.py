@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import gammaln, xlog1py, xlogy
 
-from tallyguard.forensics.result import Component, TestResult, monte_carlo_p_value
+from tallyguard.forensics.result import Component, JsonValue, TestResult, monte_carlo_p_value
 from tallyguard.forensics.table import BoolArray, FloatArray, IntArray, UnitTable
 
 NAME = "integer_percentages"
@@ -169,16 +169,52 @@ def _weighted_sums(hits: BoolArray, weights: FloatArray) -> FloatArray:
     return out
 
 
+def histograms(
+    k: tuple[IntArray, IntArray],
+    n: tuple[IntArray, IntArray],
+    rng: np.random.Generator,
+    replicates: int,
+) -> dict[str, JsonValue]:
+    """0.1-point histograms of turnout and share with a binomial-resampling null band.
+
+    Bins are centred on multiples of 0.1 % (edges at x.x5), so an integer
+    peak is one bar. The band is the 2.5-97.5 % range of ``replicates``
+    histograms of the null resampling (the same null as the test).
+    """
+    edges = np.round(np.arange(-0.05, 100.06, 0.1), 2)
+    out: dict[str, JsonValue] = {}
+    for name, kk, nn in zip(("turnout", "leader_share"), k, n, strict=True):
+        observed = np.histogram(100 * kk / nn, bins=edges)[0]
+        null = np.zeros((replicates, edges.size - 1))
+        for r in range(replicates):
+            null[r] = np.histogram(100 * rng.binomial(nn, kk / nn) / nn, bins=edges)[0]
+        out[name] = {
+            "bin_edges_pct": edges.tolist(),
+            "observed": observed.tolist(),
+            "null_mean": np.round(null.mean(axis=0), 4).tolist(),
+            "null_low": np.percentile(null, 2.5, axis=0).tolist(),
+            "null_high": np.percentile(null, 97.5, axis=0).tolist(),
+        }
+    return out
+
+
 QUANTITIES = ("turnout", "leader_share", "either")
 WEIGHTINGS = ("stations", "voters")
 
 
-def run(table: UnitTable, *, rng: np.random.Generator, replicates: int = 1000) -> TestResult:
+def run(
+    table: UnitTable,
+    *,
+    rng: np.random.Generator,
+    replicates: int = 1000,
+    band_replicates: int = 50,
+) -> TestResult:
     """The integer-percentage test; components ``turnout``, ``leader_share``, ``either``.
 
     Each component's top-level statistics are weighted by stations (the
     published figures); ``by_voters`` repeats them weighted by the electorate.
-    The headline is ``either``.
+    The headline is ``either``. ``band_replicates`` null histograms are drawn
+    for the plot's band (0: no histograms).
     """
     keep = included(table)
     e, g = table.electorate[keep], table.ballots_issued[keep]
@@ -242,6 +278,9 @@ def run(table: UnitTable, *, rng: np.random.Generator, replicates: int = 1000) -
             "aggregates) can also produce round numbers.",
         ),
         details={
+            "histograms": histograms((g, lead), (e, c), rng, band_replicates)
+            if band_replicates > 0 and keep.any()
+            else {},
             "included_units": int(keep.sum()),
             "excluded_units": int((~keep).sum()),
             "replicates": replicates,

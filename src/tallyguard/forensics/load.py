@@ -3,7 +3,8 @@
 Columns are found by their canonical names (``unit_id, region, electorate,
 ballots_issued, ballots_cast, invalid``), by ``--column canonical=source``
 (``source`` may be ``a+b+c``: counts are added, ids joined with ``/``), or by a
-preset (``forensics/presets.py``). Every other numeric column is a choice;
+preset (``forensics/presets.py``). Every other column whose cells are mostly whole
+numbers is a choice;
 ``--column NAME=source`` renames one.
 
 Rows are never dropped silently. A row is **excluded**, with its unit id, line
@@ -210,18 +211,26 @@ def load_units(
     notes = list(source.notes)
     choices: dict[str, list[str]] = dict(renames)
     for column in candidates:
-        values = source.frame[column].str.strip_chars()
-        numeric = values.str.contains(_COUNT) | (values == "") | values.is_null()
-        if bool(numeric.all()):
+        values = source.frame[column].str.strip_chars().fill_null("")
+        filled = values.filter(values != "")
+        numeric = int(filled.str.contains(_COUNT).sum())
+        if column == leader or numeric * 2 >= filled.len():
             choices[column] = [column]
         else:
-            notes.append(f"column {column!r} is not numeric and is not read as a choice.")
+            notes.append(f"column {column!r} is mostly not numbers and is not read as a choice.")
+    position = {name: k for k, name in enumerate(header)}
+    choices = dict(sorted(choices.items(), key=lambda item: position[item[1][0]]))
     if not choices:
         raise InputError(
             "there are no choice columns.", file=path, line=1, fix="add one column per choice."
         )
     if leader is None:
         raise InputError("no leader named.", file=path, fix="name the choice with --leader.")
+    if leader not in choices:
+        matches = [c for c in choices if leader.casefold() in c.casefold()]
+        if len(matches) == 1:
+            notes.append(f"leader {leader!r} read as the column {matches[0]!r}.")
+            leader = matches[0]
     if leader not in choices:
         names = ", ".join(repr(c) for c in list(choices)[:8])
         raise InputError(
