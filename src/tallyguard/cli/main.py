@@ -16,6 +16,7 @@ from rich.markup import escape
 from tallyguard import __version__
 from tallyguard.cli import audit as audit_cmd
 from tallyguard.cli import demo as demo_cmd
+from tallyguard.cli import forensics as forensics_cmd
 from tallyguard.cli import inspect as inspect_cmd
 from tallyguard.cli import simulate as simulate_cmd
 from tallyguard.cli import verify as verify_cmd
@@ -59,6 +60,7 @@ app.add_typer(simulate_cmd.app, name="simulate")
 app.command("verify")(verify_cmd.verify)
 app.add_typer(audit_cmd.app, name="audit")
 app.command("inspect")(inspect_cmd.inspect)
+app.add_typer(forensics_cmd.app, name="forensics")
 
 
 def run(argv: list[str] | None = None) -> None:

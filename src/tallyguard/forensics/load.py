@@ -3,9 +3,8 @@
 Columns are found by their canonical names (``unit_id, region, electorate,
 ballots_issued, ballots_cast, invalid``), by ``--column canonical=source``
 (``source`` may be ``a+b+c``: counts are added, ids joined with ``/``), or by a
-preset (``forensics/presets.py``). Every other column whose cells are mostly whole
-numbers is a choice;
-``--column NAME=source`` renames one.
+preset (``forensics/presets.py``). Every other column whose cells are mostly
+whole numbers is a choice; ``--column NAME=source`` renames one.
 
 Rows are never dropped silently. A row is **excluded**, with its unit id, line
 and rule, when (in this order):

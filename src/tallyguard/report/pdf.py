@@ -20,8 +20,8 @@ __all__ = ["audit_report_pdf"]
 _FIX = (
     "Fix: install WeasyPrint (pip install 'weasyprint>=62') and the system libraries it "
     "loads (Debian/Ubuntu: apt-get install libpango-1.0-0 libpangoft2-1.0-0 "
-    "libharfbuzz0b; macOS: brew install pango), or write the report without PDF: the "
-    "HTML and CSV reports need neither."
+    "libharfbuzz0b libharfbuzz-subset0; macOS: brew install pango), or write the report "
+    "without PDF: the HTML and CSV reports need neither."
 )
 
 

@@ -38,7 +38,7 @@ __all__ = ["LABELLED_ASSERTIONS", "plotted_contests", "risk_plot_svg"]
 #: How many assertions per contest get a colour and a legend entry.
 LABELLED_ASSERTIONS = 4
 
-_STYLE = {
+SVG_STYLE = {
     "svg.hashsalt": "tallyguard-risk-plot",
     "svg.fonttype": "path",  # glyphs as paths: no font needed where the SVG is shown
     "text.parse_math": False,  # a "$" in a contest name is a dollar sign, not TeX
@@ -53,7 +53,7 @@ _LIMIT = "#b91c1c"
 _PANEL_HEIGHT = 2.9  # inches
 _WIDTH = 7.2  # inches
 # rcParams are process-wide: a lock keeps two threads from styling each other's figures.
-_LOCK = threading.Lock()
+MATPLOTLIB_LOCK = threading.Lock()
 
 
 def plotted_contests(result: AuditResult) -> list[str]:
@@ -73,7 +73,7 @@ def risk_plot_svg(result: AuditResult) -> str | None:
     if not contests:
         return None
     unit = "batches" if result.kind == "batch" else "ballot cards"
-    with _LOCK, matplotlib.style.context(["default", _STYLE]):
+    with MATPLOTLIB_LOCK, matplotlib.style.context(["default", SVG_STYLE]):
         figure = Figure(figsize=(_WIDTH, 0.5 + _PANEL_HEIGHT * len(contests)), layout="constrained")
         axes = figure.subplots(len(contests), 1, sharex=True, squeeze=False)[:, 0]
         for ax, contest in zip(axes, contests, strict=True):

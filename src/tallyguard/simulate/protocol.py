@@ -10,14 +10,13 @@ Kobak, Shpilkin & Pshenichnikov (2016, Ann. Appl. Stat. 10(1):54-75).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from math import gcd
 
 import numpy as np
 
 from tallyguard.model import Contest
 from tallyguard.simulate.ballots import Cards, valid_votes
 from tallyguard.simulate.config import SimulationConfig
-from tallyguard.simulate.units import IntArray, Units, targeted
+from tallyguard.simulate.units import BoolArray, IntArray, Units, targeted
 
 
 @dataclass(frozen=True)
@@ -75,33 +74,48 @@ def _take(rng: np.random.Generator, pools: IntArray, amount: IntArray) -> IntArr
     return taken
 
 
-def round_protocols(
-    config: SimulationConfig,
-    units: Units,
-    protocols: Protocols,
-    leader: int,
-    rng: np.random.Generator,
-) -> Protocols:
-    """Falsify a random share of protocols to integer percentages (Kobak et al. 2016).
+@dataclass(frozen=True)
+class Rounded:
+    """Protocol columns after :func:`round_to_integer_percentages` (copies)."""
 
-    Share: P = ceil(100 L / C); the cast ballots are padded up to the next C'
-    for which P% of C' is whole, the leader gets exactly P% of C' and the other
-    choices lose the difference (or gain the padding the leader does not take).
-    Turnout: T = ceil(100 issued / electorate) and issued = round(T% of the
-    electorate), exact to within 0.5/electorate.
+    issued: IntArray
+    cast: IntArray
+    votes: IntArray  # (units, choices)
+    rounded_share: IntArray  # the integer percentage written, or -1
+    rounded_turnout: IntArray  # the integer percentage written, or -1
+    padded: IntArray  # ballots added to the protocol
+
+
+def round_to_integer_percentages(
+    electorate: IntArray,
+    issued: IntArray,
+    cast: IntArray,
+    votes: IntArray,
+    hit: BoolArray,
+    leader: int,
+    target: str,
+    rng: np.random.Generator,
+) -> Rounded:
+    """Rewrite the ``hit`` protocols to integer percentages (Kobak et al. 2016), on arrays.
+
+    Share (``target`` ``share`` or ``both``): P = ceil(100 L / C); the cast
+    ballots are padded up to the next C' for which P% of C' is whole, the
+    leader gets exactly P% of C' and the other choices lose the difference
+    (uniformly at random) or gain the padding the leader does not take.
+    Turnout (``turnout`` or ``both``): T = ceil(100 issued / electorate) and
+    issued = round(T% of the electorate), exact to within 0.5/electorate.
+    Units with no ballot cast (share) or no electorate (turnout) are left alone.
     """
-    spec = config.manipulation.rounding
-    hit = targeted(config, units) & (rng.random(units.n) < spec.unit_rate) & (protocols.cast > 0)
-    votes, cast, issued = protocols.votes.copy(), protocols.cast.copy(), protocols.issued.copy()
-    invalid = protocols.invalid.copy()
-    rounded_share = protocols.rounded_share.copy()
-    rounded_turnout = protocols.rounded_turnout.copy()
-    padded = protocols.padded.copy()
-    if spec.target in ("share", "both"):
-        rows = np.flatnonzero(hit)
+    n = int(electorate.shape[0])
+    votes, cast, issued = votes.copy(), cast.copy(), issued.copy()
+    rounded_share = -np.ones(n, dtype=np.int64)
+    rounded_turnout = -np.ones(n, dtype=np.int64)
+    padded = np.zeros(n, dtype=np.int64)
+    if target in ("share", "both"):
+        rows = np.flatnonzero(hit & (cast > 0))
         lead, c = votes[rows, leader], cast[rows]
         pct = -(-100 * lead // c)
-        step = np.array([100 // gcd(int(p), 100) for p in pct], dtype=np.int64)
+        step = (100 // np.gcd(pct, 100)).astype(np.int64)
         new_cast = -(-c // step) * step
         new_lead = pct * new_cast // 100
         pad = new_cast - c
@@ -126,19 +140,53 @@ def round_protocols(
         issued[rows] += pad
         padded[rows] = pad
         rounded_share[rows] = pct
-    if spec.target in ("turnout", "both"):
-        rows = np.flatnonzero(hit)
-        e = protocols.electorate[rows]
+    if target in ("turnout", "both"):
+        rows = np.flatnonzero(hit & (electorate > 0))
+        e = electorate[rows]
         pct = -(-100 * issued[rows] // e)
         issued[rows] = np.rint(pct * e / 100).astype(np.int64)
         rounded_turnout[rows] = pct
-    return Protocols(
-        electorate=protocols.electorate,
+    return Rounded(
         issued=issued,
         cast=cast,
-        invalid=invalid,
         votes=votes,
         rounded_share=rounded_share,
         rounded_turnout=rounded_turnout,
         padded=padded,
+    )
+
+
+def round_protocols(
+    config: SimulationConfig,
+    units: Units,
+    protocols: Protocols,
+    leader: int,
+    rng: np.random.Generator,
+) -> Protocols:
+    """Falsify a random share of protocols to integer percentages (Kobak et al. 2016).
+
+    The units hit are drawn first (one uniform per unit), then
+    :func:`round_to_integer_percentages` rewrites them.
+    """
+    spec = config.manipulation.rounding
+    hit = targeted(config, units) & (rng.random(units.n) < spec.unit_rate) & (protocols.cast > 0)
+    out = round_to_integer_percentages(
+        protocols.electorate,
+        protocols.issued,
+        protocols.cast,
+        protocols.votes,
+        hit,
+        leader,
+        spec.target,
+        rng,
+    )
+    return Protocols(
+        electorate=protocols.electorate,
+        issued=out.issued,
+        cast=out.cast,
+        invalid=protocols.invalid.copy(),
+        votes=out.votes,
+        rounded_share=out.rounded_share,
+        rounded_turnout=out.rounded_turnout,
+        padded=out.padded,
     )

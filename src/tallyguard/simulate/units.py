@@ -153,23 +153,45 @@ class Stuffing:
     stuffed: IntArray  # ballots added for the leader
 
 
-def draw_stuffing(config: SimulationConfig, units: Units, rng: np.random.Generator) -> Stuffing:
-    """Klimek, Yegorov, Hanel & Thurner (2012, PNAS 109:16469), fraud model.
+def klimek_stuffing(
+    electorate: IntArray,
+    issued: IntArray,
+    allowed: BoolArray,
+    incremental_rate: float,
+    extreme_rate: float,
+    theta: float,
+    rng: np.random.Generator,
+) -> Stuffing:
+    """Klimek, Yegorov, Hanel & Thurner (2012, PNAS 109:16469), fraud model, on plain arrays.
 
-    With probability f_i a unit has incremental fraud, x ~ |N(0, theta)|; with
-    probability f_e extreme fraud, x ~ 1 - |N(0, 0.075)|. A share x of the
-    non-voters' ballots is stuffed for the leader (turnout' = 1 - (1-x)(1-a)).
+    Among the ``allowed`` units, with probability ``incremental_rate`` a unit has
+    incremental fraud, x ~ |N(0, theta)|; with probability ``extreme_rate``
+    extreme fraud, x ~ 1 - |N(0, 0.075)|. A share x of the ballots not issued
+    (``electorate - issued``) is stuffed for the leader, so turnout a becomes
+    1 - (1-x)(1-a). The switching of other votes (probability x**alpha) is left
+    to the caller, which knows whether it works on cards or on unit counts.
     """
-    spec = config.manipulation.stuffing
-    u = rng.random(units.n)
-    allowed = targeted(config, units)
-    kind = np.zeros(units.n, dtype=np.int8)
-    kind[allowed & (u < spec.incremental_rate)] = 1
-    kind[
-        allowed & (u >= spec.incremental_rate) & (u < spec.incremental_rate + spec.extreme_rate)
-    ] = 2
-    incremental = np.abs(rng.normal(0.0, spec.theta, units.n))
-    extreme = 1 - np.abs(rng.normal(0.0, 0.075, units.n))
+    n = int(electorate.shape[0])
+    u = rng.random(n)
+    kind = np.zeros(n, dtype=np.int8)
+    kind[allowed & (u < incremental_rate)] = 1
+    kind[allowed & (u >= incremental_rate) & (u < incremental_rate + extreme_rate)] = 2
+    incremental = np.abs(rng.normal(0.0, theta, n))
+    extreme = 1 - np.abs(rng.normal(0.0, 0.075, n))
     x = np.clip(np.where(kind == 1, incremental, np.where(kind == 2, extreme, 0.0)), 0.0, 1.0)
-    stuffed = rng.binomial(units.electorate - units.issued, x).astype(np.int64)
+    stuffed = rng.binomial(electorate - issued, x).astype(np.int64)
     return Stuffing(kind=kind, x=x, stuffed=stuffed)
+
+
+def draw_stuffing(config: SimulationConfig, units: Units, rng: np.random.Generator) -> Stuffing:
+    """Klimek-model stuffing (:func:`klimek_stuffing`) in the targeted regions."""
+    spec = config.manipulation.stuffing
+    return klimek_stuffing(
+        units.electorate,
+        units.issued,
+        targeted(config, units),
+        spec.incremental_rate,
+        spec.extreme_rate,
+        spec.theta,
+        rng,
+    )
