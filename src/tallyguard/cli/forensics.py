@@ -173,8 +173,9 @@ def _print_summary(summary: dict[str, Any]) -> None:
         f"[bold]{data['file']}[/]: {data['units_tested']} units tested of {data['rows']} rows; "
         f"leader {data['leader']!r}"
     )
-    table = Table(title="Tests on all units (one-sided p, BH q over tests x regions)")
-    for heading in ("test", "p", "q", "result", "false-positive rate (calibration)"):
+    table = Table(title="Tests on all units (headline p; BH q over tests x regions)")
+    table.add_column("test", no_wrap=True)
+    for heading in ("p", "q", "result", "false-positive rate (calibration)"):
         table.add_column(heading)
     alpha = summary["settings"]["alpha"]
     for name, entry in summary["tests"].items():
@@ -196,4 +197,10 @@ def _print_summary(summary: dict[str, Any]) -> None:
     regional = [a for a in anomalies if a["stratum"] != "all units"]
     if regional:
         stdout.print(f"{len(regional)} region-level anomalies; see the report.")
+    for name, entry in summary["negative_examples"].items():
+        headline = entry[entry["headline"]]
+        stdout.print(
+            f"[yellow]Known-invalid method shown for comparison[/] ({name}): it would report "
+            f"p = {_fmt(headline.get('p_value'))}; see the report for why its null is wrong here."
+        )
     stdout.print(WORDING)

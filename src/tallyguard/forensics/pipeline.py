@@ -14,7 +14,7 @@ from functools import partial
 import numpy as np
 
 from tallyguard import __version__
-from tallyguard.forensics import integer, outliers, relation
+from tallyguard.forensics import benford, digits, integer, outliers, relation
 from tallyguard.forensics.battery import (
     OVERALL,
     ForensicsRun,
@@ -28,6 +28,8 @@ from tallyguard.forensics.load import EXCLUSION_RULES, FLAG_RULES, LoadedUnits
 from tallyguard.forensics.result import JsonValue, TestResult
 from tallyguard.forensics.table import UnitTable
 
+#: Simulated clean elections behind the negative example's false-positive rate.
+NEGATIVE_REPLICATES = 200
 WORDING = (
     "Every finding is an anomaly relative to the stated null model, at the stated inclusion "
     "rules, after a Benjamini-Hochberg correction over every test and region looked at. "
@@ -49,6 +51,8 @@ def valid_tests(settings: Settings, prior: UnitTable | None = None) -> dict[str,
     tests: dict[str, TestFunction] = {
         "integer_percentages": _call(integer.run),
         "turnout_share": _call(relation.run),
+        "last_digit": _call(digits.run_last_digit),
+        "second_digit": _call(digits.run_second_digit),
     }
     if prior is not None:
         tests["outliers"] = _call(partial(outliers.run, prior=prior))
@@ -62,13 +66,19 @@ def calibration_tests(
     tests: dict[str, TestFunction] = {
         "integer_percentages": _call(integer.run, band_replicates=0),
         "turnout_share": _call(relation.run),
+        "last_digit": _call(digits.run_last_digit),
+        "second_digit": _call(digits.run_second_digit),
     }
     return tests
 
 
 def negative_examples() -> dict[str, TestFunction]:
-    """Known-invalid methods, run only to show why they mislead."""
-    return {}
+    """Known-invalid methods, run only to show why they mislead (first-digit Benford)."""
+
+    def first_digit(table: UnitTable, rng: np.random.Generator, replicates: int) -> TestResult:
+        return benford.run(table, rng=rng, replicates=min(replicates, NEGATIVE_REPLICATES))
+
+    return {"first_digit_benford": first_digit}
 
 
 def analyse(
