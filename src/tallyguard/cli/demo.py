@@ -12,6 +12,7 @@ from tallyguard.audit.assorters import make_assertions
 from tallyguard.audit.plan import plan_contest
 from tallyguard.audit.risk import COMPARISON_METHODS
 from tallyguard.cli.demo_audits import run_audit_demos
+from tallyguard.cli.demo_forensics import run_forensics_demo
 from tallyguard.cli.output import emit_json, stdout, steps
 from tallyguard.cli.simulate import show_summary
 from tallyguard.evidence import verify_bundle
@@ -76,6 +77,8 @@ def demo(
     plans = plan_comparison_audits(election_dir / "contests.json")
     with steps("demo: audits", 12, enabled=not json_out) as step:
         audits = run_audit_demos(out / "audits", step)
+    with steps("demo: forensics", 30, enabled=not json_out) as step:
+        forensics = run_forensics_demo(out / "forensics", step)
     if json_out:
         emit_json(
             {
@@ -84,6 +87,7 @@ def demo(
                 "verify": report.to_json(),
                 "audit_plan": plans,
                 "audits": audits,
+                "forensics": forensics,
             }
         )
         return
@@ -107,6 +111,7 @@ def demo(
         table.add_row(plan["contest"], f"{plan['margin']:.2%}", *cells)
     stdout.print(table)
     show_audits(audits, out / "audits")
+    show_forensics(forensics)
 
 
 def show_audits(audits: list[dict[str, Any]], folder: Path) -> None:
@@ -128,4 +133,22 @@ def show_audits(audits: list[dict[str, Any]], folder: Path) -> None:
         f"  Reports (CSV, HTML, PDF) and verification bundles: {folder.resolve()}\n"
         f"  The audits' database: {(folder / 'audits.db').resolve()}\n"
         f"  Check one yourself: tallyguard verify {folder / 'comparison-audit' / 'bundle'}"
+    )
+
+
+def show_forensics(forensics: dict[str, Any]) -> None:
+    """Which regions of the stuffed election carry anomalies, and where the report is."""
+    table = Table(
+        "region",
+        "tests with an anomaly (BH q <= 0.05)",
+        title=f"Forensics of a simulated election stuffed in {forensics['stuffed_region']} only",
+    )
+    flagged = forensics["anomalies_by_region"]
+    for region in sorted({*flagged, forensics["stuffed_region"]}):
+        table.add_row(region, ", ".join(flagged.get(region, [])) or "none")
+    stdout.print(table)
+    stdout.print(
+        "  Regions not listed show no anomaly. Anomalies are relative to each test's stated "
+        f"null, not proof of fraud.\n  Report: {forensics['report']}\n"
+        f"  Check it yourself: tallyguard verify {forensics['bundle']}"
     )

@@ -272,8 +272,6 @@ class SimulationConfig(_Spec):
         unknown = sorted(set(self.manipulation.regions) - regions)
         if unknown:
             raise ValueError(f"unknown region(s) {unknown}; regions are {sorted(regions)}")
-        if not self.cvr_formats:
-            raise ValueError("choose at least one CVR format")
         return self
 
     @property
