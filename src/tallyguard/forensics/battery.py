@@ -131,12 +131,17 @@ def run_battery(
     tests: Mapping[str, TestFunction],
     settings: Settings,
     *,
+    regional: Mapping[str, TestFunction] | None = None,
     negative: Mapping[str, TestFunction] | None = None,
     progress: Callable[[str], None] | None = None,
     input_sha256: str = "",
     prior: str | None = None,
 ) -> ForensicsRun:
-    """Run ``tests`` on the whole table and (``by_region``) on each large region; BH over all."""
+    """Run ``tests`` on the whole table and (``by_region``) on each large region; BH over all.
+
+    ``regional`` replaces some tests' functions on the regions (e.g. the
+    fingerprint without its model fit); same names, same hypotheses.
+    """
     table = loaded.table
     subsets = [(OVERALL, table)]
     if settings.by_region:
@@ -145,6 +150,8 @@ def run_battery(
     for name, subset in subsets:
         results = {}
         for test, function in tests.items():
+            if name != OVERALL and regional is not None:
+                function = regional.get(test, function)
             if progress is not None:
                 progress(f"{test} ({name})")
             results[test] = function(subset, stream(settings.seed, name, test), settings.replicates)

@@ -14,7 +14,7 @@ from functools import partial
 import numpy as np
 
 from tallyguard import __version__
-from tallyguard.forensics import benford, digits, integer, outliers, relation
+from tallyguard.forensics import benford, digits, fingerprint, integer, outliers, relation
 from tallyguard.forensics.battery import (
     OVERALL,
     ForensicsRun,
@@ -50,6 +50,7 @@ def valid_tests(settings: Settings, prior: UnitTable | None = None) -> dict[str,
     """The battery, in report order (name -> function of table, rng, replicates)."""
     tests: dict[str, TestFunction] = {
         "integer_percentages": _call(integer.run),
+        "fingerprint": _call(fingerprint.run, bootstrap=settings.bootstrap),
         "turnout_share": _call(relation.run),
         "last_digit": _call(digits.run_last_digit),
         "second_digit": _call(digits.run_second_digit),
@@ -65,11 +66,17 @@ def calibration_tests(
     """The same tests in their cheap form (no plot bands, no bootstrap intervals)."""
     tests: dict[str, TestFunction] = {
         "integer_percentages": _call(integer.run, band_replicates=0),
+        "fingerprint": _call(fingerprint.run, fit_model=False),
         "turnout_share": _call(relation.run),
         "last_digit": _call(digits.run_last_digit),
         "second_digit": _call(digits.run_second_digit),
     }
     return tests
+
+
+def regional_tests() -> dict[str, TestFunction]:
+    """Per region: the fingerprint's detection test without the model fit (fitted once, overall)."""
+    return {"fingerprint": _call(fingerprint.run, fit_model=False)}
 
 
 def negative_examples() -> dict[str, TestFunction]:
@@ -96,6 +103,7 @@ def analyse(
         loaded,
         valid_tests(settings, prior_table),
         settings,
+        regional=regional_tests(),
         negative=negative_examples(),
         progress=progress,
         input_sha256=input_sha256,
