@@ -47,7 +47,7 @@ class Settings:
     alpha: float = 0.05
     by_region: bool = True
     min_region_units: int = 200
-    calibration_runs: int = 100
+    calibration_runs: int = 50
     calibration_replicates: int = 200
     bootstrap: int = 50
 
