@@ -40,6 +40,13 @@ def test_demo_simulates_seals_verifies_and_audits(tmp_path: Path, cli: Invoke) -
         assert names == {"audit-report.csv", "audit-report.html", "audit-report.pdf"}
         assert max(audit["risks"].values()) <= 1.0
 
+    forensics = result["forensics"]
+    # stuffing and rounding were injected in R02 only: found there, in no other region
+    flagged = forensics["anomalies_by_region"]
+    assert set(flagged) == {"R02"}
+    assert {"integer_percentages", "fingerprint"} <= set(flagged["R02"])
+    assert verify_bundle(Path(forensics["bundle"])).ok
+
     code, stdout, _ = cli("audit", "status", "--db", str(out / "audits" / "audits.db"),
                           "--audit", "comparison audit", "--json")  # fmt: skip
     assert code == 0
@@ -55,3 +62,4 @@ def test_demo_simulates_seals_verifies_and_audits(tmp_path: Path, cli: Invoke) -
     assert "Evidence bundle intact" in stdout
     assert "tallyguard verify" in stdout
     assert "Risk-limiting audits of a simulated three-county election" in stdout
+    assert "Forensics of a simulated election stuffed in R02 only" in stdout

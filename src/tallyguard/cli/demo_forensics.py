@@ -1,10 +1,10 @@
 """The forensics part of ``tallyguard demo``: a simulated election stuffed in one region.
 
-Four regions of 750 polling stations; in R02 a quarter of the stations have
-Klimek-style ballot stuffing and 5 % had their protocols rounded to integer
-percentages. The battery runs on the whole table and on each region, and the
-report shows which regions carry anomalies relative to each stated null. The
-truth is in ``election/truth/units.csv``.
+Four regions of 1,500 polling stations; in R02, 30 % of the stations have
+Klimek-style incremental ballot stuffing, 2 % extreme stuffing, and 10 % had
+their protocols rounded to integer percentages. The battery runs on the whole
+table and on each region, and the report shows which regions carry anomalies
+relative to each stated null. The truth is in ``election/truth/units.csv``.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from tallyguard.simulate import parse_config, run_simulation
 
 FORENSICS_ELECTION = {
     "seed": "tallyguard-forensics-demo-2026",
-    "units": 3000,
+    "units": 6000,
     "jurisdictions": 12,
     "regions": 4,
-    "mean_electorate": 900,
+    "mean_electorate": 1200,
     "contests": [
         {
             "name": "President",
@@ -34,8 +34,8 @@ FORENSICS_ELECTION = {
     "cvr_formats": [],
     "manipulation": {
         "regions": ["R02"],
-        "stuffing": {"incremental_rate": 0.25},
-        "rounding": {"unit_rate": 0.05},
+        "stuffing": {"incremental_rate": 0.3, "extreme_rate": 0.02},
+        "rounding": {"unit_rate": 0.1},
     },
 }
 STUFFED_REGION = "R02"
