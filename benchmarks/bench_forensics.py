@@ -133,7 +133,7 @@ def main() -> None:
     print(f"{'whole battery, all units and every region':<52} {total + regional:8.2f} s")
     if args.calibration_runs > 0:
         timed(f"calibration ({args.calibration_runs} runs x 4 tables)", calibrate, table,
-              calibration_tests(settings), runs=args.calibration_runs,
+              calibration_tests(), runs=args.calibration_runs,
               replicates=settings.calibration_replicates, rng=stream("bench", "cal"))  # fmt: skip
 
 

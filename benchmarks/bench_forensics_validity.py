@@ -17,7 +17,7 @@ import argparse
 import time
 
 from bench_forensics import synthetic
-from tallyguard.forensics.battery import Settings, stream
+from tallyguard.forensics.battery import stream
 from tallyguard.forensics.calibrate import calibrate
 from tallyguard.forensics.pipeline import calibration_tests
 
@@ -35,7 +35,7 @@ def main() -> None:
         start = time.perf_counter()
         result = calibrate(
             synthetic(size),
-            calibration_tests(Settings(seed="validity")),
+            calibration_tests(),
             alpha=args.alpha,
             runs=args.runs,
             replicates=200,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tallyguard.forensics.battery import Settings, stream
+from tallyguard.forensics.battery import stream
 from tallyguard.forensics.calibrate import calibrate
 from tallyguard.forensics.pipeline import calibration_tests
 from tallyguard.forensics.table import UnitTable
@@ -46,7 +46,7 @@ def national_election(units: int = 95_000, seed: int = 2012) -> UnitTable:
 def test_false_positive_rates_and_power_at_national_size() -> None:
     calibration = calibrate(
         national_election(),
-        calibration_tests(Settings(seed="validity")),
+        calibration_tests(),
         alpha=ALPHA,
         runs=RUNS,
         replicates=100,

@@ -95,6 +95,9 @@ def run(
     calibration_replicates: int = typer.Option(
         200, min=1, help="Monte-Carlo replicates per test within the calibration."
     ),
+    bootstrap: int = typer.Option(
+        50, min=0, help="Parametric-bootstrap refits of the Klimek model (0: the fit alone)."
+    ),
     by_region: bool = typer.Option(
         True, "--by-region/--no-by-region", help="Also test each region on its own."
     ),
@@ -116,6 +119,7 @@ def run(
         min_region_units=min_region_units,
         calibration_runs=calibration_runs,
         calibration_replicates=calibration_replicates,
+        bootstrap=bootstrap,
     )
     params = parameters(
         units,

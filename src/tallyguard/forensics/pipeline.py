@@ -9,7 +9,6 @@ a function of the input files, the column options and :class:`Settings`, so
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
 
 import numpy as np
 
@@ -56,14 +55,16 @@ def valid_tests(settings: Settings, prior: UnitTable | None = None) -> dict[str,
         "second_digit": _call(digits.run_second_digit),
     }
     if prior is not None:
-        tests["outliers"] = _call(partial(outliers.run, prior=prior))
+        tests["outliers"] = _call(outliers.run, prior=prior)
     return tests
 
 
-def calibration_tests(
-    settings: Settings, prior: UnitTable | None = None
-) -> dict[str, TestFunction]:
-    """The same tests in their cheap form (no plot bands, no bootstrap intervals)."""
+def calibration_tests() -> dict[str, TestFunction]:
+    """The battery in its cheap form (no plot bands, no model fit), for the calibration.
+
+    The outlier test is not calibrated: it needs a prior election the clean model
+    does not simulate.
+    """
     tests: dict[str, TestFunction] = {
         "integer_percentages": _call(integer.run, band_replicates=0),
         "fingerprint": _call(fingerprint.run, fit_model=False),
@@ -115,7 +116,7 @@ def analyse(
         progress("calibration")
     calibration = calibrate(
         loaded.table,
-        calibration_tests(settings, prior_table),
+        calibration_tests(),
         alpha=settings.alpha,
         runs=settings.calibration_runs,
         replicates=settings.calibration_replicates,

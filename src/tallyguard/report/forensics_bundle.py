@@ -98,7 +98,9 @@ def load_inputs(
     if prior_path is not None:
         prior = load_units(
             prior_path,
-            leader=params.get("prior_leader") or loaded.table.leader,
+            # a preset finds the prior election's own leader; otherwise the same column name
+            leader=params.get("prior_leader")
+            or (None if params["preset"] else loaded.table.leader),
             columns=params["prior_columns"],
             preset=params["preset"],
         )
