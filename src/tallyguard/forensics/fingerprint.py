@@ -46,7 +46,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import ndtr, ndtri
 
-from tallyguard.forensics import klimek
+from tallyguard.forensics import klimek, klimek_bootstrap
 from tallyguard.forensics.result import Component, JsonValue, TestResult, monte_carlo_p_value
 from tallyguard.forensics.table import BoolArray, FloatArray, IntArray, UnitTable
 
@@ -322,7 +322,7 @@ def _model_component(
             "The Klimek model fits these data best without manipulation terms (f_i = f_e = 0)"
         )
     if boot > 1:
-        interval = klimek.bootstrap(fit, sub.electorate, rng=rng, replicates=boot)
+        interval = klimek_bootstrap.bootstrap(fit, sub.electorate, rng=rng, replicates=boot)
         stats["bootstrap"] = interval.to_json()
         p, bias, b = interval.percentile, interval.bias, interval.basic
         sentence += (
