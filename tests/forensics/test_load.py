@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tallyguard.errors import InputError
 from tallyguard.forensics.load import load_units, parse_column_options
@@ -164,3 +168,45 @@ def test_clarity_exports_of_the_2020_benford_claims(shared_data: Path) -> None:
     )
     assert fulton.table.n == 384
     assert not fulton.table.has_electorate
+
+
+EXAMPLES = 200 if os.environ.get("HYPOTHESIS_PROFILE") != "fuzz" else 10_000
+HEADER = "unit_id,region,electorate,ballots_issued,ballots_cast,invalid,Ada,Ben"
+
+
+@settings(max_examples=EXAMPLES, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=st.binary(max_size=400))
+def test_garbage_is_an_input_error_never_a_crash(tmp_path: Path, body: bytes) -> None:
+    path = tmp_path / "garbage.csv"
+    path.write_bytes(HEADER.encode() + b"\n" + body)
+    for preset in (None, "clarity", "ru-cec"):
+        with contextlib.suppress(InputError):
+            load_units(path, leader="Ada", preset=preset)
+
+
+@settings(max_examples=EXAMPLES, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.sampled_from(["U1", "U2", "U3", "", "Ü"]),
+            *[st.sampled_from(["0", "7", "100", "", "-1", "x", "1.0", "99999999999999999999"])] * 6,
+        ),
+        max_size=6,
+    )
+)
+def test_near_valid_files_exclude_rows_by_rule_or_raise(
+    tmp_path: Path, rows: list[tuple[str, ...]]
+) -> None:
+    path = tmp_path / "near.csv"
+    lines = [",".join([u, "R", *counts]) for u, *counts in rows]
+    path.write_text(HEADER + "\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    try:
+        loaded = load_units(path, leader="Ada")
+    except InputError:
+        return
+    table = loaded.table
+    assert table.n + len(loaded.excluded) == loaded.rows
+    assert np.all(table.leader_votes <= table.ballots_cast)
+    assert np.all(table.ballots_cast >= 0)
+    if table.has_electorate:
+        assert np.all(table.ballots_issued <= table.electorate)
