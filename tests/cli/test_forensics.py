@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tallyguard.simulate import parse_config, run_simulation
@@ -116,3 +117,39 @@ def test_audited_us_counties_raise_no_valid_anomaly_but_benford_rejects(
     assert only["benford_p_value"] < 1e-4
     assert only["size_matched_p_value"] > 0.05
     assert only["claim_false_positive_rate"] > 0.9
+
+
+def test_covariates_feed_the_outlier_test(tmp_path: Path, cli: Invoke) -> None:
+    rng = np.random.default_rng(7)
+    n = 600
+    urban = rng.random(n)
+    electorate = rng.integers(800, 1500, n)
+    issued = rng.binomial(electorate, 0.6)
+    share = 0.3 + 0.4 * urban
+    share[:20] += 0.15  # twenty units far above what their urban share predicts
+    lead = rng.binomial(issued, share)
+    lines = ["unit_id,region,urban,electorate,ballots_issued,ballots_cast,Ada,Ben"]
+    lines += [
+        f"U{k},R{k % 2},{urban[k]:.4f},{electorate[k]},{issued[k]},{issued[k]},{lead[k]},"
+        f"{issued[k] - lead[k]}"
+        for k in range(n)
+    ]
+    lines.append("U999,R0,,1000,500,500,250,250")  # no covariate: excluded by rule
+    units = tmp_path / "units.csv"
+    units.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "out"
+    code, stdout, stderr = cli(
+        "forensics", "run", str(units), "--leader", "Ada", "--covariate", "urban",
+        "--calibration-runs", "0", "--replicates", "200", "--out", str(out), "--json",
+    )  # fmt: skip
+    assert code == 0, stderr
+    summary = json.loads(stdout)
+    assert summary["exclusions"]["counts"]["bad_covariate"] == 1
+    assert "urban" not in summary["input"]["choices"]
+    outliers = summary["tests"]["outliers"]
+    assert outliers["q_value"] <= 0.05
+    flagged = (out / "flagged_units.csv").read_text().splitlines()
+    shifted = {f"U{k}" for k in range(20)}
+    listed = {line.split(",")[0] for line in flagged[1:] if line.endswith(",outliers")}
+    assert len(listed & shifted) >= 15
+    assert len(listed - shifted) <= 5

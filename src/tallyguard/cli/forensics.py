@@ -77,6 +77,12 @@ def run(
     prior_leader: str | None = typer.Option(
         None, "--prior-leader", help="The leader's column in --prior. [default: --leader]"
     ),
+    covariate: list[str] = typer.Option(
+        [],
+        "--covariate",
+        help="A numeric column of unit characteristics (e.g. urban share) the outlier test "
+        "uses as a predictor. Repeatable.",
+    ),
     replicates: int = typer.Option(1000, min=1, help="Monte-Carlo replicates of each null."),
     seed: str = typer.Option(
         "tallyguard-forensics", "--seed", help="Any text; the same seed gives the same numbers."
@@ -130,6 +136,7 @@ def run(
         prior=prior,
         prior_columns=parse_column_options(prior_column),
         prior_leader=prior_leader,
+        covariates=covariate,
     )
     with _progress(enabled=not json_output) as (step, tick):
         result = run_forensics(

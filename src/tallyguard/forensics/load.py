@@ -15,7 +15,9 @@ and rule, when (in this order):
 3. ``votes_exceed_ballots``: the leader's votes, or all votes plus invalid
    ballots, exceed the ballots cast;
 4. ``issued_exceed_electorate``: more ballots issued than registered voters
-   (only when the file reports an electorate).
+   (only when the file reports an electorate);
+5. ``bad_covariate``: a covariate named with ``--covariate`` is empty or not a
+   number.
 
 A row with more ballots in the boxes than were issued is **kept and flagged**
 (``cast_exceed_issued``): that can itself be the trace under study.
@@ -45,6 +47,7 @@ EXCLUSION_RULES = {
     "not_a_count": "a count is not a whole number >= 0",
     "votes_exceed_ballots": "the leader's votes, or all votes plus invalid, exceed ballots cast",
     "issued_exceed_electorate": "more ballots issued than registered voters",
+    "bad_covariate": "a covariate (--covariate) is empty or not a number",
 }
 FLAG_RULES = {"cast_exceed_issued": "more ballots in the boxes than ballots issued (kept)"}
 _COUNT = r"^[0-9]+(\.0*)?$"
@@ -165,8 +168,12 @@ def load_units(
     leader: str | None,
     columns: Mapping[str, str] | None = None,
     preset: str | None = None,
+    covariates: Sequence[str] = (),
 ) -> LoadedUnits:
     """Read ``path`` (CSV, CSV.gz or Parquet) and exclude inconsistent rows by the stated rules.
+
+    ``covariates`` names numeric columns read as unit characteristics for the
+    outlier test (``UnitTable.covariates``), not as choices.
 
     Raises:
         InputError: unknown preset, a missing column (with the closest header),
@@ -198,9 +205,11 @@ def load_units(
         for name, src in mapping.items()
         if name not in CANONICAL
     }
+    covariate_columns = {name: _column(header, name, path) for name in covariates}
     used = {c for cols in exprs.values() for c in cols} | {
         c for cols in renames.values() for c in cols
     }
+    used |= set(covariate_columns.values())
     if preset == "ru-cec":
         candidates = ru_cec_choices(header, used)
     elif source.choices is not None:
@@ -252,7 +261,7 @@ def load_units(
         notes.append("no ballots_issued column: ballots issued = ballots cast.")
     if "electorate" not in exprs:
         notes.append("no electorate column: tests that need turnout are skipped.")
-    return _build(path, source, exprs, choices, leader, notes)
+    return _build(path, source, exprs, choices, leader, notes, covariate_columns)
 
 
 def _line(source: _Source, index: int) -> int | None:
@@ -284,6 +293,7 @@ def _build(
     choices: dict[str, list[str]],
     leader: str,
     notes: list[str],
+    covariate_columns: Mapping[str, str],
 ) -> LoadedUnits:
     frame, height = source.frame, source.frame.height
     text = {}
@@ -355,6 +365,12 @@ def _build(
     mark((votes[leader] > cast) | (counted > cast), "votes_exceed_ballots", "ballots_cast")
     if has_electorate:
         mark(issued > electorate, "issued_exceed_electorate", "ballots_issued")
+    covariate_values: dict[str, np.ndarray] = {}
+    for name, column in covariate_columns.items():
+        number = frame[column].str.strip_chars().cast(pl.Float64, strict=False)
+        bad = number.is_null() | ~number.is_finite().fill_null(False)
+        mark(bad.to_numpy(), "bad_covariate", name)
+        covariate_values[name] = number.fill_null(0.0).to_numpy()
     keep = problem == ""
     ids_np = ids.to_numpy().astype(str)
     excluded = tuple(
@@ -387,6 +403,7 @@ def _build(
         invalid=None if invalid is None else invalid[keep].astype(np.int64),
         source=path.name,
         notes=tuple(notes),
+        covariates={k: v[keep].astype(np.float64) for k, v in covariate_values.items()},
     )
     mapping = {name: "+".join(cols) for name, cols in exprs.items()}
     mapping.update({name: "+".join(cols) for name, cols in choices.items() if name == leader})

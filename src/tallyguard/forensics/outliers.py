@@ -297,7 +297,8 @@ def run(
         prior: an earlier election on (mostly) the same units, matched by
             ``unit_id``; its share of the current leader's name (or, if absent,
             of its own leader) and its turnout are the predictors.
-        covariates: extra predictors, one value per unit of ``table``.
+        covariates: extra predictors, one value per unit of ``table``
+            (default: ``table.covariates``).
         q_threshold: the FDR level at which units are flagged.
         tail_z: |z| beyond which units enter the secondary sign test.
         scale: ``"binomial"`` (default) divides each residual by
@@ -308,6 +309,7 @@ def run(
         max_listed: at most this many flagged units are listed in ``details``.
     """
     del rng, replicates  # the sign-flip null is computed exactly
+    covariates = table.covariates if covariates is None else covariates
     if prior is None and not covariates:
         null = "Residuals of the robust regression are symmetric about zero within region."
         return _skip(null, "no prior election given (and no covariates)", {})

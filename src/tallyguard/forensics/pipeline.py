@@ -45,8 +45,13 @@ def _call(module_run: Callable[..., TestResult], **options: object) -> TestFunct
     return function
 
 
-def valid_tests(settings: Settings, prior: UnitTable | None = None) -> dict[str, TestFunction]:
-    """The battery, in report order (name -> function of table, rng, replicates)."""
+def valid_tests(
+    settings: Settings, prior: UnitTable | None = None, *, covariates: bool = False
+) -> dict[str, TestFunction]:
+    """The battery, in report order (name -> function of table, rng, replicates).
+
+    The outlier test joins when there is a prior election or covariates.
+    """
     tests: dict[str, TestFunction] = {
         "integer_percentages": _call(integer.run),
         "fingerprint": _call(fingerprint.run, bootstrap=settings.bootstrap),
@@ -54,7 +59,7 @@ def valid_tests(settings: Settings, prior: UnitTable | None = None) -> dict[str,
         "last_digit": _call(digits.run_last_digit),
         "second_digit": _call(digits.run_second_digit),
     }
-    if prior is not None:
+    if prior is not None or covariates:
         tests["outliers"] = _call(outliers.run, prior=prior)
     return tests
 
@@ -102,7 +107,7 @@ def analyse(
     prior_table = None if prior is None else prior.table
     run = run_battery(
         loaded,
-        valid_tests(settings, prior_table),
+        valid_tests(settings, prior_table, covariates=bool(loaded.table.covariates)),
         settings,
         regional=regional_tests(),
         negative=negative_examples(),

@@ -23,7 +23,11 @@ BoolArray = NDArray[np.bool_]
 
 @dataclass(frozen=True)
 class UnitTable:
-    """Per-unit vectors of equal length ``n``; ``votes`` keeps the file's choice order."""
+    """Per-unit vectors of equal length ``n``; ``votes`` keeps the file's choice order.
+
+    ``covariates`` are numeric unit characteristics (e.g. share of urban voters)
+    that the outlier test may use as predictors.
+    """
 
     unit_id: NDArray[np.str_]
     electorate: IntArray
@@ -35,6 +39,7 @@ class UnitTable:
     invalid: IntArray | None = None
     source: str = ""
     notes: tuple[str, ...] = field(default=())
+    covariates: dict[str, FloatArray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.leader not in self.votes:
@@ -42,6 +47,7 @@ class UnitTable:
         n = self.unit_id.shape[0]
         arrays: list[np.ndarray] = [self.electorate, self.ballots_issued, self.ballots_cast]
         arrays += [*self.votes.values(), *(a for a in (self.region, self.invalid) if a is not None)]
+        arrays += list(self.covariates.values())
         if any(a.shape != (n,) for a in arrays):
             raise ValueError("every column of a UnitTable must have one value per unit")
 
@@ -98,4 +104,5 @@ class UnitTable:
             invalid=None if self.invalid is None else self.invalid[mask],
             source=self.source,
             notes=self.notes,
+            covariates={k: v[mask] for k, v in self.covariates.items()},
         )

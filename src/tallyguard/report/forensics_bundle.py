@@ -65,6 +65,7 @@ def parameters(
     prior: Path | None,
     prior_columns: Mapping[str, str],
     prior_leader: str | None,
+    covariates: Sequence[str] = (),
 ) -> dict[str, Any]:
     """What a re-run needs besides the input files."""
     return {
@@ -75,6 +76,7 @@ def parameters(
         "prior": None if prior is None else prior.name,
         "prior_columns": dict(prior_columns),
         "prior_leader": prior_leader,
+        "covariates": list(covariates),
         "settings": settings.to_json(),
     }
 
@@ -93,6 +95,7 @@ def load_inputs(
         leader=params["leader"],
         columns=params["columns"],
         preset=params["preset"],
+        covariates=params.get("covariates", []),
     )
     prior = None
     if prior_path is not None:
