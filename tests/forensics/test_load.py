@@ -53,6 +53,7 @@ def test_every_excluded_row_is_named_with_its_rule_and_line(tmp_path: Path) -> N
         "not_a_count": 2,
         "votes_exceed_ballots": 1,
         "issued_exceed_electorate": 1,
+        "bad_covariate": 0,
     }
     assert loaded.rows == 7
 
