@@ -41,7 +41,7 @@ def test_lead_table_columns_and_order(dedupe: RollsRun) -> None:
     assert {"first_name_l", "first_name_r", "dob_l", "gamma_dob", "level_dob", "mw_dob"} <= set(
         leads.columns
     )
-    assert leads["match_probability"].min() >= 0.95
+    assert (leads["match_probability"] >= 0.95).all()
     # leads first (by falling probability), then the pairs set aside
     flags = leads["exclusion"].is_not_null().to_list()
     assert flags == sorted(flags)
