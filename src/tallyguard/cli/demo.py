@@ -13,6 +13,7 @@ from tallyguard.audit.plan import plan_contest
 from tallyguard.audit.risk import COMPARISON_METHODS
 from tallyguard.cli.demo_audits import run_audit_demos
 from tallyguard.cli.demo_forensics import run_forensics_demo
+from tallyguard.cli.demo_rolls import run_rolls_demo
 from tallyguard.cli.output import emit_json, stdout, steps
 from tallyguard.cli.simulate import show_summary
 from tallyguard.evidence import verify_bundle
@@ -79,6 +80,8 @@ def demo(
         audits = run_audit_demos(out / "audits", step)
     with steps("demo: forensics", 30, enabled=not json_out) as step:
         forensics = run_forensics_demo(out / "forensics", step)
+    with steps("demo: voter roll", 2, enabled=not json_out) as step:
+        rolls = run_rolls_demo(out / "rolls", step)
     if json_out:
         emit_json(
             {
@@ -88,6 +91,7 @@ def demo(
                 "audit_plan": plans,
                 "audits": audits,
                 "forensics": forensics,
+                "rolls": rolls,
             }
         )
         return
@@ -112,6 +116,7 @@ def demo(
     stdout.print(table)
     show_audits(audits, out / "audits")
     show_forensics(forensics)
+    show_rolls(rolls)
 
 
 def show_audits(audits: list[dict[str, Any]], folder: Path) -> None:
@@ -151,4 +156,29 @@ def show_forensics(forensics: dict[str, Any]) -> None:
         "  Regions not listed show no anomaly. Anomalies are relative to each test's stated "
         f"null, not proof of fraud.\n  Report: {forensics['report']}\n"
         f"  Check it yourself: tallyguard verify {forensics['bundle']}"
+    )
+
+
+def show_rolls(rolls: dict[str, Any]) -> None:
+    """The simulated roll's leads against its truth, and the chance-match arithmetic."""
+    table = Table("figure", "value", title="Voter roll: duplicate registrations (simulated)")
+    low, high = rolls["false_match_interval"]
+    chance_low, chance_high = rolls["chance_interval"]
+    records, dupes = rolls["records"], rolls["true_duplicates"]
+    false, chance = rolls["expected_false_matches"], rolls["expected_chance_matches"]
+    rows = [
+        ("registrations / true duplicate pairs", f"{records:,} / {dupes:,}"),
+        ("leads for review (p >= 0.95)", f"{rolls['leads']:,}"),
+        ("  true duplicates among them (from the truth)", f"{rolls['leads_true']:,}"),
+        ("  expected false matches, sum(1 - p)", f"{false:.1f} ({low}-{high})"),
+        ("set aside as family look-alikes", f"{rolls['pairs_excluded']:,}"),
+        ("pairs the naive first+last+dob rule finds", f"{rolls['naive_rule_pairs']:,}"),
+        ("  expected by chance alone", f"{chance:.2f} ({chance_low}-{chance_high})"),
+    ]  # fmt: skip
+    for row in rows:
+        table.add_row(*row)
+    stdout.print(table)
+    stdout.print(
+        "  Leads are for review: the next step is a confirmation notice, never a removal.\n"
+        f"  Report: {rolls['report']}\n  Check it yourself: tallyguard verify {rolls['bundle']}"
     )

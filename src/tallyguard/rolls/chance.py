@@ -166,12 +166,14 @@ def _within_moments(weights: pl.DataFrame, dist: DobDistribution, key: DateKey) 
     """Per stratum: ``s2 = Σ_k p_k²`` and ``s3 = Σ_k p_k³`` over the rule's date key."""
     shares = (
         dist.key_shares(key)
-        .group_by(_Y)
+        .sort(_Y, _R)
+        .group_by(_Y, maintain_order=True)
         .agg(m2=(pl.col("w") ** 2).sum(), m3=(pl.col("w") ** 3).sum())
     )
     return (
         weights.join(shares, on=_Y)
-        .group_by(_S)
+        .sort(_S, _Y)
+        .group_by(_S, maintain_order=True)
         .agg(s2=(pl.col("e2") * pl.col("m2")).sum(), s3=(pl.col("e3") * pl.col("m3")).sum())
     )
 
@@ -186,7 +188,8 @@ def _cross_moments(
     w, v = pl.col("w"), pl.col("w_b")
     shares = (
         wa.join(wb, on=[_Y, _R], suffix="_b")
-        .group_by(_Y)
+        .sort(_Y, _R)
+        .group_by(_Y, maintain_order=True)
         .agg(mab=(w * v).sum(), mabb=(w * v**2).sum(), maab=(w**2 * v).sum())
     )
     e1, e2, f1, f2 = pl.col("e1"), pl.col("e2"), pl.col("e1_b"), pl.col("e2_b")
@@ -194,7 +197,8 @@ def _cross_moments(
         weights[0]
         .join(weights[1], on=[_S, _Y], suffix="_b")
         .join(shares, on=_Y)
-        .group_by(_S)
+        .sort(_S, _Y)
+        .group_by(_S, maintain_order=True)
         .agg(
             c=(e1 * f1 * pl.col("mab")).sum(),
             pq2=(e1 * f2 * pl.col("mabb")).sum(),
@@ -213,7 +217,8 @@ def _groups(counts: pl.DataFrame, names: list[str], stratum: str | None) -> pl.D
 
 def _within_totals(groups: pl.DataFrame, moments: pl.DataFrame) -> dict[str, Any]:
     """Σ over name groups of C(n,2)·s2, its variance, the candidate pairs and groups."""
-    table = groups.join(moments, on=_S, how="left")
+    # sorted so that the sums, and so the printed figures, do not depend on thread timing
+    table = groups.join(moments, on=_S, how="left").sort(pl.all())
     n, s2, s3 = pl.col("n"), pl.col("s2").fill_null(0.0), pl.col("s3").fill_null(0.0)
     pairs = n * (n - 1) / 2
     return table.select(
@@ -230,7 +235,7 @@ def _cross_totals(
     """Σ over name groups of n·m·c, its variance, the candidate pairs and groups."""
     a, b = groups
     joined = a.join(b, on=names, suffix="_b") if names else a.join(b.drop(_S), how="cross")
-    table = joined.join(moments, on=_S, how="left")
+    table = joined.join(moments, on=_S, how="left").sort(pl.all())
     n, m = pl.col("n"), pl.col("n_b")
     c, pq2, p2q = (pl.col(x).fill_null(0.0) for x in ("c", "pq2", "p2q"))
     return table.select(

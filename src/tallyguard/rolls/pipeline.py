@@ -20,7 +20,9 @@ same model (:mod:`tallyguard.rolls.linkage`) and carry the same figures:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -30,6 +32,7 @@ import numpy.typing as npt
 import polars as pl
 
 from tallyguard.errors import InputError
+from tallyguard.evidence.canonical import sha256_file
 from tallyguard.rolls.chance import ChanceEstimate, expected_chance_pairs
 from tallyguard.rolls.false_matches import FalseMatchEstimate, false_match_estimate
 from tallyguard.rolls.linkage import Engine, LinkageResult, link
@@ -130,6 +133,7 @@ class RollsRun:
     false_matches: FalseMatchEstimate
     weights: npt.NDArray[np.float64]
     claims: pl.DataFrame | None = None
+    model_notes: tuple[str, ...] = ()
 
     @property
     def flagged(self) -> pl.DataFrame:
@@ -177,6 +181,7 @@ class RollsRun:
             "quiet_period": quiet,
             "steps": [STEP_OF[settings.mode]],
             "caveats": list(CAVEATS),
+            "model_notes": list(self.model_notes),
             "wording": "leads for review",
         }
         if self.claims is not None:
@@ -196,6 +201,7 @@ def quiet_period_note(election: dt.date, as_of: dt.date) -> str | None:
 def _input_json(loaded: LoadedList) -> dict[str, Any]:
     return {
         "path": loaded.path.name,
+        "sha256": sha256_file(loaded.path),
         "kind": loaded.kind,
         "rows": loaded.rows,
         "kept": loaded.frame.height,
@@ -228,18 +234,44 @@ def as_roll(loaded: LoadedList) -> pl.DataFrame:
     return frame
 
 
+@contextmanager
+def splink_notes() -> Iterator[list[str]]:
+    """Collect Splink's warnings (e.g. a comparison level never seen in training, whose
+    m value then stays at its default) instead of letting them reach the terminal."""
+    notes: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            text = " ".join(record.getMessage().replace("WARNING:", "").split())
+            if text and text not in notes:
+                notes.append(text)
+
+    logger = logging.getLogger("splink")
+    handler = Collect(level=logging.WARNING)
+    saved = logger.propagate, logger.level
+    logger.addHandler(handler)
+    logger.propagate = False
+    logger.setLevel(logging.WARNING)
+    try:
+        yield notes
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate, logger.level = saved[0], saved[1]
+
+
 def analyse(lists: Sequence[LoadedList], settings: RollsSettings) -> RollsRun:
     """Run the model and compute the lead table and the figures."""
     frames = [as_roll(loaded) for loaded in lists]
     dedupe = settings.mode == "dedupe"
-    result = link(
-        frames[0],
-        None if dedupe else frames[1],
-        mode="dedupe" if dedupe else "link",
-        threshold=settings.threshold,
-        seed=settings.seed,
-        engine=settings.engine,
-    )
+    with splink_notes() as notes:
+        result = link(
+            frames[0],
+            None if dedupe else frames[1],
+            mode="dedupe" if dedupe else "link",
+            threshold=settings.threshold,
+            seed=settings.seed,
+            engine=settings.engine,
+        )
     leads = lead_table(result, frames[0], frames[-1], settings)
     chance = expected_chance_pairs(
         frames[0], NAIVE_RULE, other=None if dedupe else frames[1], condition_on="first_name"
@@ -258,6 +290,7 @@ def analyse(lists: Sequence[LoadedList], settings: RollsSettings) -> RollsRun:
         false_matches=false_matches,
         weights=result.pairs.get_column("match_weight").to_numpy().astype(np.float64),
         claims=claims,
+        model_notes=tuple(notes),
     )
 
 
@@ -318,6 +351,10 @@ def lead_table(
         *evidence,
     )
     ordered = mask_dates(ordered, ("dob_l", "dob_r"), show=settings.show_pii)
+    if not settings.show_pii:
+        ordered = ordered.with_columns(
+            pl.col("exclusion_reason").str.replace_all(r"\b(\d{4})-\d{2}-\d{2}\b", "$1-**-**")
+        )
     return ordered.sort(
         pl.col("exclusion").is_not_null(),
         pl.col("match_probability"),
