@@ -612,7 +612,7 @@ def test_claims_mode_states_what_the_roll_supports() -> None:
         "claims": 120,
         "supported_by_model": 7,
         "with_naive_match": 31,
-        "expected_coincidences_among_naive": 24.5,
+        "expected_coincidences": 24.5,
         "coincidence_interval": [19, 30],
         "chance_expected_naive_matches": 28.44,
     }
@@ -624,5 +624,6 @@ def test_claims_mode_states_what_the_roll_supports() -> None:
     box = Page(part(page, "claims", "</dl>")).plain
     assert box.startswith("Entries claimed 120 With a lead in the roll 7 (the model scores")
     assert "With a naive match 31 (a registration with the same first name" in box
+    assert "Claims expected to name nobody on the roll 24.5 (19–30, 95 %)" in box
     assert "Naive matches expected by coincidence 28.4, if none of the claimed people" in box
     assert "pairs of a claimed entry and a registration scored at or above" in text

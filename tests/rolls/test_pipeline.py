@@ -172,3 +172,32 @@ def test_settings_round_trip() -> None:
         columns=({"voter_id": "ID"}, {}),
     )
     assert RollsSettings.from_json(settings.to_json()) == settings
+
+
+def test_naive_claims_list_coincidences_within_the_interval(tmp_path: Path) -> None:
+    """A claimant matches the death file to the roll on first name, last name and birth
+    year (public files often carry the year only) and calls every hit a dead voter.
+    The check must estimate how many of those claims name nobody on the roll: the truth
+    (death records of people never registered) lies within its 95 % interval."""
+    roll = simulate_roll(RollConfig(records=30_000, seed="claims"))
+    write_roll(roll, tmp_path)
+    year = pl.col("dob").str.slice(0, 4).alias("year")
+    hits = roll.deaths.with_columns(year).join(
+        roll.voters.select("first_name", "last_name", year),
+        on=["first_name", "last_name", "year"],
+        how="semi",
+    )
+    hits.select(
+        claim_id="record_id", first_name="first_name", last_name="last_name", dob="dob"
+    ).write_csv(tmp_path / "claims.csv")
+    truth = hits.join(roll.death_truth, on="record_id")
+    coincidences = int((truth["person_id"] == "").sum())
+    run = run_rolls(
+        [tmp_path / "claims.csv", tmp_path / "voters.csv"], RollsSettings(mode="check-claims")
+    )
+    summary = run.summary()["claims"]
+    assert summary["claims"] == hits.height
+    assert coincidences >= 3  # the test has something to estimate
+    low, high = summary["coincidence_interval"]
+    assert low <= coincidences <= high
+    assert abs(summary["expected_coincidences"] - coincidences) <= 0.5 * coincidences + 2

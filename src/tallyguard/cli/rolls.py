@@ -146,8 +146,8 @@ def _print(summary: dict[str, Any]) -> None:
         table.add_row("  with a naive match on the roll", str(claims["with_naive_match"]), "")
         table.add_row("  supported by the model", str(claims["supported_by_model"]), "")
         table.add_row(
-            "  expected coincidences among the naive matches",
-            f"{claims['expected_coincidences_among_naive']:.2f}",
+            "  expected coincidences (claims naming nobody on the roll)",
+            f"{claims['expected_coincidences']:.2f}",
             f"{lo}-{hi}",
         )
     stdout.print(table)

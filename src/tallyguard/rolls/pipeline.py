@@ -423,22 +423,28 @@ def claim_table(claims: pl.DataFrame, roll: pl.DataFrame, leads: pl.DataFrame) -
 
 
 def claims_summary(claims: pl.DataFrame) -> dict[str, Any]:
-    """Totals of the claim table: how many claims the roll supports, and how many by chance."""
+    """Totals of the claim table: how many claims the roll supports, how many are coincidences.
+
+    ``expected_coincidences`` is Σ ``coincidence_probability`` over all claims, the
+    number of claims expected to name nobody on the roll, with its Poisson-binomial
+    interval.
+    """
     supported = claims.filter(pl.col("best_probability").is_not_null())
-    naive = claims.filter(pl.col("naive_matches") > 0)
-    estimate = false_match_estimate(1 - naive.get_column("coincidence_probability").to_numpy())
+    estimate = false_match_estimate(1 - claims.get_column("coincidence_probability").to_numpy())
     return {
         "claims": claims.height,
         "supported_by_model": supported.height,
-        "with_naive_match": naive.height,
-        "expected_coincidences_among_naive": estimate.expected,
+        "with_naive_match": claims.filter(pl.col("naive_matches") > 0).height,
+        "expected_coincidences": estimate.expected,
         "coincidence_interval": [estimate.low, estimate.high],
         "chance_expected_naive_matches": float(claims.get_column("chance_expected").sum()),
         "note": (
-            "expected_coincidences_among_naive is the sum over claims with a naive match of "
-            "1 - p (p: the model's probability that the claim names its best roll record); "
-            "chance_expected_naive_matches is how many naive matches the claims would find "
-            "by coincidence alone if none of the claimed people were on the roll."
+            "expected_coincidences is the sum over claims of 1 - p, p the model's probability "
+            "that the claim names its best roll record (1 - p = 1 when the roll holds no lead "
+            "for it): the claims expected to name nobody on the roll. "
+            "chance_expected_naive_matches is how many same-name-and-birth-date matches the "
+            "claims would find by coincidence alone if none of the claimed people were on "
+            "the roll."
         ),
     }
 
