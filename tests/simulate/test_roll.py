@@ -20,6 +20,7 @@ from tallyguard.simulate import roll_names as rn
 from tallyguard.simulate.roll import (
     DEATH_COLUMNS,
     FILES,
+    MALE_SHARE_OF_NAME_CHANGES,
     VOTER_COLUMNS,
     RollConfig,
     SimulatedRoll,
@@ -172,6 +173,31 @@ def test_jr_sr_share_full_name_and_address_a_generation_apart(roll: SimulatedRol
         (pl.col("dob_l") < pl.col("dob_r")) == (pl.col("suffix_l") == "SR")
     )
     assert older_is_sr.to_series().all()
+
+
+def test_name_changes_are_mostly_women(roll: SimulatedRoll) -> None:
+    """Surname changes at marriage: about 5 in 84 are men's (Pew Research Center 2023)."""
+    changed = records(roll).filter(pl.col("cause") == "name_change")
+    men = int((changed["sex"] == "M").sum())
+    assert within_binomial(men, changed.height, MALE_SHARE_OF_NAME_CHANGES)
+    assert men < 0.12 * changed.height
+    maiden = changed.filter(pl.col("variations").str.contains("maiden_name_as_middle"))
+    assert (maiden["sex"] == "F").all()
+    assert 0.3 * changed.height < maiden.height < 0.6 * changed.height
+
+
+def test_household_members_have_distinct_first_names(roll: SimulatedRoll) -> None:
+    """Only a JR shares his first name with someone at home (his father, the SR)."""
+    originals = records(roll).filter(pl.col("registration") == "original")
+    shared = originals.filter(pl.len().over("household_id", "first_name") > 1)
+    assert set(shared["role"].unique()) <= {"sr", "jr"}
+    assert shared.height == 2 * len(roll.pairs_of("jr_sr"))
+
+
+def test_twins_are_not_named_by_nickname_forms_of_one_name(roll: SimulatedRoll) -> None:
+    twins = pair_rows(roll, "twin")
+    for a, b in zip(twins["first_name_l"], twins["first_name_r"], strict=True):
+        assert b not in rn.related_names(a), (a, b)
 
 
 def _swapped(day: str) -> str:

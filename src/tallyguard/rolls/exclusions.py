@@ -8,6 +8,11 @@ share first name, surname and address. Measured on a simulated 100,000-record ro
 true, and Σ(1 − p) predicted 7 false matches where there were 818; three hard rules
 cut them to 12. So every flagged pair here carries the named rule that sets it aside
 (or none), and a clerical-review sample checks the model's implied false-match count.
+Two rules were added since: ``household_member`` (same surname and address with another
+first name or birth date: spouses and siblings, whose shared surname and address the
+model counts as two independent rare agreements) and ``conflicting_birth_dates`` (dates
+of birth no single recording error reconciles, which on a simulated roll were the
+common full names that recur by chance).
 
 The count of false matches in a reviewed sample is compared with its model expectation
 Σ(1 − p_i) by the exact (Garwood 1936, Biometrika 28:437–442) Poisson interval on the
@@ -34,7 +39,9 @@ __all__ = [
     "ExclusionRule",
     "apply_exclusions",
     "calibration_check",
+    "conflicting_birth_dates",
     "distant_birth_years",
+    "household_member",
     "same_dob_different_first_name",
     "suffix_conflict",
 ]
@@ -46,12 +53,17 @@ GENERATION: dict[str, int] = {"SR": 1, "I": 1, "JR": 2, "II": 2, "III": 3, "IV":
 RULE_COLUMNS = (
     "first_name",
     "first_name_canonical",
+    "first_name_variants",
     "last_name",
     "suffix",
     "dob",
     "birth_year",
     "sex",
+    "address",
 )
+
+#: Types of the rule columns that are not strings (absent columns are filled with nulls).
+RULE_TYPES: dict[str, pl.DataType] = {"first_name_variants": pl.List(pl.String)}
 
 Verdict = Literal["over-confident", "consistent", "under-confident"]
 
@@ -85,10 +97,17 @@ def suffix_conflict() -> ExclusionRule:
 def distant_birth_years(max_gap: int = 11) -> ExclusionRule:
     """Birth years more than ``max_gap`` apart: a parent, unless one mistyped digit explains it.
 
-    Dates of birth one typo apart (1956-04-09 and 1986-04-09) are not excluded.
+    Dates of birth one typo apart (1956-04-09 and 1986-04-09) are not excluded, unless
+    either record carries a generational suffix (JR, SR, II, ...): a father and son
+    born on the same day of the year decades apart are then far likelier than a typo.
     """
     gap = (pl.col("birth_year_l") - pl.col("birth_year_r")).abs()
-    typo = one_edit_apart(pl.col("dob_l"), pl.col("dob_r")).fill_null(False)
+    suffixed = pl.col("suffix_l").is_in(list(GENERATION)) | pl.col("suffix_r").is_in(
+        list(GENERATION)
+    )
+    typo = (
+        one_edit_apart(pl.col("dob_l"), pl.col("dob_r")) & ~suffixed.fill_null(False)
+    ).fill_null(False)
     return ExclusionRule(
         name="distant_birth_years",
         description=f"birth years more than {max_gap} years apart",
@@ -106,17 +125,36 @@ def same_dob_different_first_name() -> ExclusionRule:
     """Same date of birth, and first names that are not one person's spellings of a name.
 
     This is the twin pattern (same birth date, surname and address, another first
-    name). Names count as the same when equal, nickname-equivalent, one an initial of
+    name). Names count as the same when equal, nickname-equivalent (the same canonical
+    name, or one listed among the other's variants), one an initial of
     the other, one typo apart (Damerau–Levenshtein distance 1) unless the recorded
     sexes differ (JOHN and JOAN), or swapped with the last name.
     """
     first_l, first_r = pl.col("first_name_l"), pl.col("first_name_r")
-    swapped = one_edit_apart(first_l, pl.col("last_name_r")) | one_edit_apart(
+    return ExclusionRule(
+        name="same_dob_different_first_name",
+        description="same date of birth with a different first name: likely twins",
+        condition=((pl.col("dob_l") == pl.col("dob_r")) & ~_one_first_name()).fill_null(False),
+        reason=pl.format("both born {}, named {} and {}: likely twins", "dob_l", first_l, first_r),
+    )
+
+
+def _one_first_name() -> pl.Expr:
+    """Whether the two first names can be one person's (see ``same_dob_different_first_name``).
+
+    Null when a first name is missing.
+    """
+    first_l, first_r = pl.col("first_name_l"), pl.col("first_name_r")
+    swapped = one_edit_apart(first_l, pl.col("last_name_r")) & one_edit_apart(
         pl.col("last_name_l"), first_r
     )
     initial = (first_l.str.len_chars() == 1) | (first_r.str.len_chars() == 1)
-    variant = (
-        (pl.col("first_name_canonical_l") == pl.col("first_name_canonical_r"))
+    listed = pl.col("first_name_variants_l").list.contains(first_r) | pl.col(
+        "first_name_variants_r"
+    ).list.contains(first_l)
+    return (
+        (pl.col("first_name_canonical_l") == pl.col("first_name_canonical_r")).fill_null(False)
+        | listed.fill_null(False)
         | (initial & (first_l.str.slice(0, 1) == first_r.str.slice(0, 1)))
         | (
             one_edit_apart(first_l, first_r)
@@ -124,11 +162,65 @@ def same_dob_different_first_name() -> ExclusionRule:
         )
         | swapped.fill_null(False)
     )
+
+
+def _dates_explained(dob_l: pl.Expr, dob_r: pl.Expr) -> pl.Expr:
+    """Birth dates equal, one mistyped character apart, or with day and month swapped."""
+    swapped = (
+        (dob_l.str.slice(0, 4) == dob_r.str.slice(0, 4))
+        & (dob_l.str.slice(5, 2) == dob_r.str.slice(8, 2))
+        & (dob_l.str.slice(8, 2) == dob_r.str.slice(5, 2))
+    )
+    return one_edit_apart(dob_l, dob_r) | swapped
+
+
+def conflicting_birth_dates() -> ExclusionRule:
+    """Both dates of birth known, and no single recording error turns one into the other.
+
+    A registration is re-entered from the voter's own statement, so a duplicate's date of
+    birth agrees up to one mistyped character or a day/month swap (the errors of
+    Damerau 1964 and of US/European date order). A lead for review needs that: two
+    records whose dates conflict are, on the record, two people, however alike their
+    names (common full names recur by chance in a large roll).
+    """
+    dob_l, dob_r = pl.col("dob_l"), pl.col("dob_r")
     return ExclusionRule(
-        name="same_dob_different_first_name",
-        description="same date of birth with a different first name: likely twins",
-        condition=((pl.col("dob_l") == pl.col("dob_r")) & ~variant).fill_null(False),
-        reason=pl.format("both born {}, named {} and {}: likely twins", "dob_l", first_l, first_r),
+        name="conflicting_birth_dates",
+        description="dates of birth differ by more than one recording error",
+        condition=(~_dates_explained(dob_l, dob_r)).fill_null(False),
+        reason=pl.format("born {} and {}: not one recording error apart", dob_l, dob_r),
+    )
+
+
+def household_member() -> ExclusionRule:
+    """Same surname and address, and a first name or a date of birth that differs.
+
+    Members of one household share surname and address, the two fields with the
+    rarest chance agreement, so the Fellegi–Sunter product of Bayes factors
+    (which assumes fields independent given match status) over-states such a pair.
+    A duplicate registration of one person at one address keeps the first name (up
+    to the variants of ``same_dob_different_first_name``) and the date of birth (up
+    to one mistyped character or a day/month swap); anything else is a relative.
+    """
+    dob_l, dob_r = pl.col("dob_l"), pl.col("dob_r")
+    differs = (~_dates_explained(dob_l, dob_r)).fill_null(False) | (~_one_first_name()).fill_null(
+        False
+    )
+    same_home = (pl.col("last_name_l") == pl.col("last_name_r")) & (
+        pl.col("address_l") == pl.col("address_r")
+    )
+    return ExclusionRule(
+        name="household_member",
+        description="same surname and address, another first name or birth date: relatives",
+        condition=(same_home & differs).fill_null(False),
+        reason=pl.format(
+            "both at {}: {} born {} and {} born {}, likely members of one household",
+            "address_l",
+            "first_name_l",
+            dob_l,
+            "first_name_r",
+            dob_r,
+        ),
     )
 
 
@@ -171,6 +263,8 @@ DEFAULT_RULES: tuple[ExclusionRule, ...] = (
     suffix_conflict(),
     distant_birth_years(),
     same_dob_different_first_name(),
+    household_member(),
+    conflicting_birth_dates(),
 )
 
 
@@ -193,7 +287,7 @@ def apply_exclusions(
             pl.col("voter_id").cast(pl.String).alias(f"id_{side}"),
             *[pl.col(c).alias(f"{c}_{side}") for c in present],
             *[
-                pl.lit(None, pl.String).alias(f"{c}_{side}")
+                pl.lit(None, RULE_TYPES.get(c, pl.String)).alias(f"{c}_{side}")
                 for c in RULE_COLUMNS
                 if c not in present
             ],

@@ -14,19 +14,43 @@ term-frequency adjustment of exact agreement (a shared rare name is stronger evi
 The engine is Splink 5 (Linacre et al. 2022, "Splink: free software for probabilistic
 record linkage at scale", IJPDS 7(3)) on DuckDB, or on Spark for national files.
 
-Raw probabilities are over-confident on family look-alikes (twins, Jr/Sr at one
-address): :mod:`tallyguard.rolls.exclusions` adds the exclusion evidence and the
-calibration check that every lead list carries.
+Households break the model's assumption that fields are independent given match
+status: members share surname and address, twins a date of birth, a father and son
+(JR/SR) their whole name. Two defences follow. (1) The EM sessions are chosen so that
+look-alikes cannot pose as matches: the session that estimates the first-name m values
+blocks on date of birth *and* middle name (twins rarely share one), and the one that
+estimates the date-of-birth m values keeps out pairs of one household (same surname
+and address), which is where fathers and sons are; each session's λ is held at its
+blocking-adjusted value, which keeps EM from drifting to a class of non-matches that
+merely share a middle name (measured: λ rose from 0.05 to 0.14 in 25 iterations). Without
+this, twins made a first-name disagreement look common among matches and fathers and
+sons a date-of-birth disagreement. (2) Raw probabilities stay over-confident on
+family look-alikes: :mod:`tallyguard.rolls.exclusions` sets them aside by named rules
+and provides the calibration check that every lead list carries.
+
+Beyond exact and fuzzy agreement the comparisons know three patterns of one person's
+records: a first name that is a listed nickname of the other (the ``nicknames``
+table); a surname that is the other record's middle name (a birth surname kept as a
+middle name after marriage, the middle names then counting as unknown); and
+unlike surnames on two men's records as its own level, since men rarely change
+surname at marriage (Pew Research Center 2023).
 """
 
 from __future__ import annotations
 
+import atexit
 import math
+import re
+import shutil
+import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+import duckdb
 import numpy as np
 import numpy.typing as npt
 import polars as pl
@@ -36,6 +60,7 @@ from splink import DuckDBAPI, Linker, SettingsCreator
 from splink.internals.dialects import SplinkDialect
 
 from tallyguard.errors import InputError
+from tallyguard.rolls.clean import name_variants
 from tallyguard.rolls.exclusions import DEFAULT_RULES, ExclusionRule, apply_exclusions
 
 if TYPE_CHECKING:
@@ -75,6 +100,11 @@ CANONICAL_COLUMNS: tuple[str, ...] = (
     "first_name_canonical",
 )
 
+#: Copies of the name columns that the name-swap levels read (see ``_swapped``).
+GIVEN_COPY, SURNAME_COPY = "given_name_copy", "surname_copy"
+#: Surname and address joined: the same for the members of one household.
+HOUSEHOLD_KEY = "household_key"
+
 #: Blocking rules that generate the pairs to score: each is a cheap equi-join, and a
 #: true pair survives when any one of them agrees exactly (so a typo in one field is
 #: caught by another rule).
@@ -103,6 +133,15 @@ BROAD_BLOCKING: tuple[tuple[str, tuple[pl.Expr, ...]], ...] = (
 )
 
 
+#: SQL: the records are not of one household (surname and address not both the same).
+#: It reads ``HOUSEHOLD_KEY``, which no comparison uses, so that an EM session blocked
+#: with it keeps every comparison active and its λ is not adjusted for it.
+OTHER_HOUSEHOLD = "coalesce(l.household_key <> r.household_key, true)"
+
+
+SAME_NAME_AND_CITY = "l.first_name = r.first_name and l.last_name = r.last_name and l.city = r.city"
+
+
 @dataclass(frozen=True)
 class TrainingPlan:
     """How the model's parameters are estimated (all steps are deterministic given the seed).
@@ -113,8 +152,18 @@ class TrainingPlan:
         deterministic_recall: the share of true matches those rules are assumed to find.
         u_max_pairs: random pairs sampled to estimate the u values.
         em_blocking: blocking rules of the EM sessions; each estimates the m values of
-            the fields it does not block on, so together they cover every field.
+            the fields it does not block on, so together they cover every field. An
+            entry may be a tuple of alternatives: the first whose columns hold data
+            is used (a roll without middle names falls back to blocking on the date
+            of birth alone); a session whose columns are all empty is skipped.
         em_max_pairs: cap on the pairs of each EM session (hash-sampled, deterministic).
+        em_fix_prior: hold λ of each EM session at its blocking-adjusted value (Splink's
+            ``fix_probability_two_random_records_match``) instead of re-estimating it.
+        refit_prior: after scoring, refit λ by EM over the scored pairs
+            (``match_prior``). Right on FEBRL, whose deterministic rules find about a
+            third of the matches, but wrong on rolls with households: members share
+            surname and address, and the refit counts them as matches (λ 27 times too
+            high on a simulated roll), so it is off by default.
     """
 
     deterministic_rules: tuple[str, ...] = (
@@ -124,11 +173,16 @@ class TrainingPlan:
     )
     deterministic_recall: float = 0.6
     u_max_pairs: float = 5e6
-    em_blocking: tuple[str, ...] = (
-        "l.first_name = r.first_name and l.last_name = r.last_name",
-        "l.dob = r.dob",
+    em_blocking: tuple[str | tuple[str, ...], ...] = (
+        "l.first_name_canonical = r.first_name_canonical and l.dob = r.dob",
+        ("l.dob = r.dob and l.middle_name = r.middle_name", "l.dob = r.dob"),
+        (
+            f"{SAME_NAME_AND_CITY} and {OTHER_HOUSEHOLD}",
+            f"l.first_name = r.first_name and l.last_name = r.last_name and {OTHER_HOUSEHOLD}",
+        ),
     )
     em_max_pairs: float | None = 2e6
+    em_fix_prior: bool = True
     refit_prior: bool = False
 
 
@@ -243,7 +297,8 @@ def link(
     timings["register"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    _train(linker, plan, seed)
+    with single_threaded(db_api):
+        _train(linker, plan, seed, frames)
     timings["train"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
@@ -333,8 +388,12 @@ def prepare_roll(frame: pl.DataFrame, side: str) -> pl.DataFrame:
     """The canonical columns of a cleaned roll, typed, with absent columns as nulls.
 
     ``birth_year`` falls back to the year of ``dob``; ``first_name_canonical`` to
-    ``first_name``. Raises :class:`InputError` when ``voter_id`` is missing, null or
-    repeated (the linkage needs one row per registration).
+    ``first_name``; ``first_name_variants`` (the name, its nicknames and the names it
+    is a nickname of, as ``rolls.clean`` lists them) is computed when absent. Three
+    helper columns follow: copies of the first and last name for the name-swap levels
+    (``GIVEN_COPY``, ``SURNAME_COPY``) and ``HOUSEHOLD_KEY``. Raises
+    :class:`InputError` when ``voter_id`` is missing, null or repeated (the linkage
+    needs one row per registration; the line given is the repeat's).
     """
     if "voter_id" not in frame.columns:
         raise InputError(f"the {side} roll has no voter_id column", field="voter_id")
@@ -342,7 +401,7 @@ def prepare_roll(frame: pl.DataFrame, side: str) -> pl.DataFrame:
     if ids.null_count():
         row = int(ids.is_null().arg_max() or 0)
         raise InputError(f"the {side} roll has an empty voter_id", line=row + 1, field="voter_id")
-    repeated = ids.is_duplicated()
+    repeated = ~ids.is_first_distinct()
     if repeated.any():
         row = int(repeated.arg_max() or 0)
         raise InputError(
@@ -358,11 +417,27 @@ def prepare_roll(frame: pl.DataFrame, side: str) -> pl.DataFrame:
             columns.append(pl.col(name).cast(kind, strict=False))
         else:
             columns.append(pl.lit(None, kind).alias(name))
+    if "first_name_variants" in frame.columns:
+        columns.append(pl.col("first_name_variants").cast(pl.List(pl.String)))
+    else:
+        columns.append(pl.lit(None, pl.List(pl.String)).alias("first_name_variants"))
     out = frame.select(columns)
+    if "first_name_variants" not in frame.columns:
+        names = out.get_column("first_name").drop_nulls().unique().to_list()
+        table = {name: name_variants(name) for name in names}
+        out = out.with_columns(
+            first_name_variants=pl.col("first_name").replace_strict(
+                table, default=None, return_dtype=pl.List(pl.String)
+            )
+        )
     year_of_dob = pl.col("dob").str.slice(0, 4).cast(pl.Int64, strict=False)
     return out.with_columns(
         birth_year=pl.coalesce("birth_year", year_of_dob),
         first_name_canonical=pl.coalesce("first_name_canonical", "first_name"),
+    ).with_columns(
+        pl.col("first_name").alias(GIVEN_COPY),
+        pl.col("last_name").alias(SURNAME_COPY),
+        pl.concat_str("last_name", "address", separator="|").alias(HOUSEHOLD_KEY),
     )
 
 
@@ -396,8 +471,12 @@ def _rule_text(rule: str | BlockingRuleCreator) -> str:
     return str(rule.get_blocking_rule("duckdb").blocking_rule_sql)
 
 
-def _train(linker: Linker, plan: TrainingPlan, seed: int) -> None:
-    """λ by deterministic rules, u by seeded random sampling, m by EM on each rule."""
+def _train(linker: Linker, plan: TrainingPlan, seed: int, frames: Sequence[pl.DataFrame]) -> None:
+    """λ by deterministic rules, u by seeded random sampling, m by EM on each rule.
+
+    An EM session whose blocking rule reads a column that is empty in a roll (FEBRL
+    has no middle names) would block no pairs, and is skipped.
+    """
     training = linker.training
     try:
         training.estimate_probability_two_random_records_match(
@@ -406,9 +485,22 @@ def _train(linker: Linker, plan: TrainingPlan, seed: int) -> None:
     except ValueError as error:  # more deterministic matches than the recall allows
         raise InputError(str(error), field="deterministic_recall") from error
     training.estimate_u_using_random_sampling(max_pairs=plan.u_max_pairs, seed=seed)
-    for rule in plan.em_blocking:
+    empty = {
+        column
+        for frame in frames
+        for column in frame.columns
+        if frame.get_column(column).null_count() == frame.height
+    }
+    for entry in plan.em_blocking:
+        choices = (entry,) if isinstance(entry, str) else entry
+        usable = [r for r in choices if not empty & set(re.findall(r"\b[lr]\.(\w+)", r))]
+        if not usable:
+            continue
+        rule = usable[0]
         training.estimate_parameters_using_expectation_maximisation(
-            rule, max_pairs=plan.em_max_pairs
+            rule,
+            max_pairs=plan.em_max_pairs,
+            fix_probability_two_random_records_match=plan.em_fix_prior,
         )
 
 
@@ -483,6 +575,11 @@ def _custom(name: str, levels: list[Any]) -> cl.CustomComparison:
     )
 
 
+#: Starting m values of the date-of-birth levels for EM (exact first). EM only refines
+#: them, and a start that says "most matches agree" keeps it in the right mode.
+DOB_START_M = (0.95, 0.02, 0.01, 0.01, 0.008, 0.002)
+
+
 def _dob() -> cl.CustomComparison:
     """Date of birth with partial agreement; rolls with only a birth year still compare."""
     null = cll.CustomLevel(
@@ -493,59 +590,124 @@ def _dob() -> cl.CustomComparison:
         " and substr(dob_l, 9, 2) = substr(dob_r, 6, 2)",
         label_for_charts="Month and day transposed",
     )
-    return cl.CustomComparison(
-        output_column_name="dob",
-        comparison_levels=[
-            null,
-            _exact("dob"),
-            cll.LevenshteinLevel("dob", 1).configure(label_for_charts="One character differs"),
-            transposed,
-            cll.CustomLevel("birth_year_l = birth_year_r", label_for_charts="Same birth year"),
-            cll.CustomLevel(
-                "abs(birth_year_l - birth_year_r) <= 1", label_for_charts="Birth years within 1"
-            ),
-            cll.ElseLevel(),
-        ],
-    )
+    levels = [
+        _exact("dob"),
+        cll.LevenshteinLevel("dob", 1).configure(label_for_charts="One character differs"),
+        transposed,
+        cll.CustomLevel("birth_year_l = birth_year_r", label_for_charts="Same birth year"),
+        cll.CustomLevel(
+            "abs(birth_year_l - birth_year_r) <= 1", label_for_charts="Birth years within 1"
+        ),
+        cll.ElseLevel(),
+    ]
+    for level, m in zip(levels, DOB_START_M, strict=True):
+        level.configure(m_probability=m)
+    return cl.CustomComparison(output_column_name="dob", comparison_levels=[null, *levels])
 
 
-def _swapped(engine: Engine) -> cll.CustomLevel:
+def _swapped(engine: Engine, *, in_first: bool) -> cll.CustomLevel:
     """First and last names swapped, each within Jaro–Winkler 0.88 of the other's place.
 
     The level sits in both name comparisons, so a swapped pair is not scored as two
-    disagreeing names. The SQL names the engine's own Jaro–Winkler function.
+    disagreeing names. The SQL names the engine's own Jaro–Winkler function. Each
+    comparison reads the other name through a copy of its column (``SURNAME_COPY``,
+    ``GIVEN_COPY``), so that an EM session blocked on one name still estimates the
+    other name's m values (Splink sets aside every comparison that reads a column
+    of the session's blocking rule).
     """
     jw = SplinkDialect.from_string(engine).jaro_winkler_function_name
-    sql = f"{jw}(first_name_l, last_name_r) >= 0.88 and {jw}(last_name_l, first_name_r) >= 0.88"
+    first, last = ("first_name", SURNAME_COPY) if in_first else (GIVEN_COPY, "last_name")
+    sql = f"{jw}({first}_l, {last}_r) >= 0.88 and {jw}({last}_l, {first}_r) >= 0.88"
     return cll.CustomLevel(sql, label_for_charts="First and last names swapped")
+
+
+def _nickname() -> cll.CustomLevel:
+    """Same canonical first name, or one first name is a listed variant of the other."""
+    sql = (
+        "first_name_canonical_l = first_name_canonical_r "
+        "or array_contains(first_name_variants_l, first_name_r) "
+        "or array_contains(first_name_variants_r, first_name_l)"
+    )
+    return cll.CustomLevel(sql, label_for_charts="Nickname-equivalent")
+
+
+#: SQL: one record's surname is the other's middle name (a full name, not an initial).
+MAIDEN_NAME = (
+    "(length(middle_name_r) > 1 and last_name_l = middle_name_r) "
+    "or (length(middle_name_l) > 1 and middle_name_l = last_name_r)"
+)
+
+
+def _men_surnames_differ() -> cll.CustomLevel:
+    """Unlike surnames on two records of men: its own level, below every agreement.
+
+    A surname changes at marriage far more often for women than for men (Pew Research
+    Center 2023: 79 % of married women in opposite-sex marriages took their husband's
+    surname, 5 % of married men their wife's), so a surname disagreement is much
+    stronger evidence against a match between men; the level lets EM estimate it apart.
+    """
+    sql = "sex_l = 'M' and sex_r = 'M'"
+    return cll.CustomLevel(sql, label_for_charts="Surnames differ, both records of men")
+
+
+def _maiden_name() -> cll.CustomLevel:
+    """One record's surname is the other's middle name (a full name, not an initial).
+
+    Many women who take a spouse's surname keep the birth surname as a middle name, so
+    a re-registration after marriage shows the old surname in the middle-name field.
+    """
+    return cll.CustomLevel(
+        MAIDEN_NAME, label_for_charts="Surname is the other record's middle name"
+    )
+
+
+def _middle_name() -> cl.CustomComparison:
+    """Middle names: agreement (term-frequency adjusted, so that a shared JAMES or a shared
+    initial J counts for less than a shared rare name), initial agreement, or not.
+
+    Where one record's middle name is the other's surname (``MAIDEN_NAME``), the surname
+    comparison already counts it, and the middle names say nothing more: the pair
+    takes the null level rather than a disagreement.
+    """
+    null = cll.CustomLevel(
+        f"middle_name_l is null or middle_name_r is null or ({MAIDEN_NAME})"
+    ).configure(is_null_level=True)
+    return cl.CustomComparison(
+        output_column_name="middle_name",
+        comparison_levels=[
+            null,
+            _exact("middle_name", tf=True),
+            _initial("middle_name"),
+            cll.ElseLevel(),
+        ],
+    )
 
 
 def _catalogue(engine: Engine) -> list[tuple[str, tuple[str, ...], ComparisonCreator]]:
     """Every comparison the model may use: its name, the columns it needs, its levels."""
     first = [
         _exact("first_name", tf=True),
-        _exact("first_name_canonical").configure(label_for_charts="Nickname-equivalent"),
-        _swapped(engine),
+        _nickname(),
+        _swapped(engine, in_first=True),
         cll.JaroWinklerLevel("first_name", 0.92),
         cll.JaroWinklerLevel("first_name", 0.88),
         _initial("first_name"),
     ]
     last = [
         _exact("last_name", tf=True),
-        _swapped(engine),
+        _swapped(engine, in_first=False),
+        _maiden_name(),
         cll.JaroWinklerLevel("last_name", 0.92),
         cll.JaroWinklerLevel("last_name", 0.88),
+        _men_surnames_differ(),
     ]
     return [
         ("first_name", ("first_name",), _custom("first_name", first)),
         ("last_name", ("last_name",), _custom("last_name", last)),
-        (
-            "middle_name",
-            ("middle_name",),
-            _custom("middle_name", [_exact("middle_name"), _initial("middle_name")]),
-        ),
+        ("middle_name", ("middle_name",), _middle_name()),
         ("dob", ("dob", "birth_year"), _dob()),
         ("suffix", ("suffix",), _custom("suffix", [_exact("suffix")])),
+        ("sex", ("sex",), _custom("sex", [_exact("sex")])),
         ("residence", ("address", "zip", "city"), _residence()),
     ]
 
@@ -614,7 +776,7 @@ def level_labels(model: Mapping[str, Any]) -> dict[str, dict[int, str]]:
 def database_api(engine: Engine) -> DatabaseAPI[Any]:
     """The Splink backend: in-memory DuckDB, or Spark in ``local[2]`` mode."""
     if engine == "duckdb":
-        return DuckDBAPI()
+        return DuckDBAPI(duckdb.connect())
     if engine != "spark":
         raise InputError(
             f"unknown engine {engine!r}", field="engine", fix="use 'duckdb' or 'spark'"
@@ -631,12 +793,36 @@ def database_api(engine: Engine) -> DatabaseAPI[Any]:
     from splink import SparkAPI
     from splink.backends.spark import similarity_jar_location
 
+    scratch = Path(tempfile.mkdtemp(prefix="tallyguard-spark-"))
+    atexit.register(shutil.rmtree, scratch, ignore_errors=True)
     spark = (
         SparkSession.builder.master("local[2]")
         .appName("tallyguard-rolls")
         .config("spark.jars", similarity_jar_location())
         .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.sql.warehouse.dir", str(scratch / "warehouse"))
         .config("spark.ui.enabled", "false")
         .getOrCreate()
     )
-    return SparkAPI(spark_session=spark)  # type: ignore[no-untyped-call]
+    if spark.sparkContext.getCheckpointDir() is None:
+        spark.sparkContext.setCheckpointDir(str(scratch / "checkpoints"))
+    # a new session per run: its own temporary views, so a second run does not collide
+    return SparkAPI(spark_session=spark.newSession())  # type: ignore[no-untyped-call]
+
+
+@contextmanager
+def single_threaded(db_api: DatabaseAPI[Any]) -> Iterator[None]:
+    """DuckDB on one thread: EM sums floating-point numbers over many pairs, and with
+    several threads their order, and so the last bits of the fitted m values, would
+    change from run to run. One thread makes a re-run reproduce every output byte."""
+    if not isinstance(db_api, DuckDBAPI):
+        yield
+        return
+    connection = db_api._con
+    threads = connection.execute("select current_setting('threads')").fetchone()
+    connection.execute("set threads to 1")
+    try:
+        yield
+    finally:
+        if threads is not None:
+            connection.execute(f"set threads to {int(threads[0])}")

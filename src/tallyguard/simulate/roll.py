@@ -249,15 +249,36 @@ def _dates(days: IntArray) -> pl.Series:
     return pl.Series(days.astype(np.int32)).cast(pl.Date).dt.to_string("%Y-%m-%d")
 
 
+#: Share of men among people who change surname at marriage. Pew Research Center (2023,
+#: "About 8 in 10 women in opposite-sex marriages say they took their husband's last
+#: name"): 79 % of married women took their husband's surname and 5 % of married men
+#: took their wife's, so about 5 / (79 + 5) of the name changes are men's.
+MALE_SHARE_OF_NAME_CHANGES = 5 / 84
+
+
 def _second(
     rng: np.random.Generator, config: RollConfig, n_dup: int, reg: IntArray, latest: int,
-    home: IntArray, places: rn.Places,
+    home: IntArray, places: rn.Places, male: BoolArray,
 ) -> tuple[IntArray, IntArray, BoolArray, IntArray, IntArray]:  # fmt: skip
     """Who registered twice (sorted), why (a move, a name change, half of them with a move, or a
-    clerical re-entry), whether at a new address, when, and in which city."""
+    clerical re-entry), whether at a new address, when, and in which city.
+
+    The number of name changes is binomial with ``name_change_rate``; they fall on women and
+    men in the proportion ``MALE_SHARE_OF_NAME_CHANGES`` (weighted draws without replacement);
+    every other second registration is a move with probability
+    ``move_rate / (1 - name_change_rate)``, so the shares of the causes keep their rates.
+    """
     person = np.sort(rng.choice(len(reg), size=n_dup, replace=False))
-    u = rng.random(n_dup)
-    cause = np.where(u < config.move_rate, 0, 1 + (u >= config.move_rate + config.name_change_rate))
+    changes = int(rng.binomial(n_dup, config.name_change_rate))
+    share = MALE_SHARE_OF_NAME_CHANGES
+    weight = np.where(male[person], share, 1.0 - share)
+    changed = np.zeros(0, dtype=np.int64)
+    if changes:
+        changed = rng.choice(n_dup, size=changes, replace=False, p=weight / weight.sum())
+    rest = 1.0 - config.name_change_rate
+    move = config.move_rate / rest if rest > 0 else 0.0
+    cause = np.where(rng.random(n_dup) < move, 0, 2)
+    cause[changed] = 1
     relocate = (cause == 0) | ((cause == 1) & (rng.random(n_dup) < 0.5))
     first = reg[person]
     later = first + 30 + np.floor(rng.random(n_dup) * (np.maximum(latest - first - 30, 0) + 1))
@@ -326,8 +347,9 @@ def simulate_roll(config: RollConfig) -> SimulatedRoll:
     places = rn.draw_places(streams["places"], people.households)
     home = streams["addresses"].choice(len(places.city), size=people.households, p=places.city_p)
     dup, cause, moved, reg2, new_city = _second(
-        streams["duplicates"], config, n_dup, reg, latest, home[people.household], places
-    )
+        streams["duplicates"], config, n_dup, reg, latest, home[people.household], places,
+        people.male,
+    )  # fmt: skip
     record = rn.Record(people.first[dup], people.shown[dup], people.last[dup], people.suffix[dup],
                        dob[dup])  # fmt: skip
     varied, flag = rn.vary(streams["variations"], record, _rates(config),

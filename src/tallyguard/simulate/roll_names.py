@@ -125,9 +125,18 @@ def nicknames_of(name: str) -> tuple[str, ...]:
     return tuple(sorted({nick.upper() for nick in found if nick.isalpha()} - {name}))
 
 
+@cache
+def related_names(name: str) -> frozenset[str]:
+    """An upper-case first name, its nicknames and the names it is a nickname of."""
+    lower = name.lower()
+    found = {lower} | _nicknamer().nicknames_of(lower) | _nicknamer().canonicals_of(lower)
+    return frozenset(n.upper() for n in found)
+
+
 def other_name(rng: np.random.Generator, table: NameTable, name: str, *, similar: bool) -> str:
-    """A name of ``table`` other than ``name``, by frequency (same initial if ``similar``)."""
-    keep = table.names != name
+    """A name of ``table`` other than ``name`` or its nickname forms, by frequency (same
+    initial if ``similar``): parents do not name twins RICHARD and RICKY."""
+    keep = ~np.isin(table.names, sorted(related_names(name)))
     if similar and (keep & np.char.startswith(table.names, name[:1])).any():
         keep &= np.char.startswith(table.names, name[:1])
     index = np.flatnonzero(keep)
@@ -362,6 +371,28 @@ def given_names(rng: np.random.Generator, male: BoolArray) -> StrArray:
     return np.where(male, men.names[men.draw(rng, n)], women.names[women.draw(rng, n)]).astype(NAME)
 
 
+def _distinct_in_household(
+    rng: np.random.Generator,
+    first: StrArray,
+    male: BoolArray,
+    household: IntArray,
+    *,
+    keep: IntArray,
+) -> StrArray:
+    """First names redrawn until no two members of a household share one (``keep`` excepted)."""
+    first = first.copy()
+    exempt = np.zeros(len(first), dtype=bool)
+    exempt[keep] = True
+    for _ in range(100):
+        frame = pl.DataFrame({"h": household, "f": first})
+        repeated = ~frame.select(pl.col("f").is_first_distinct().over("h")).to_series().to_numpy()
+        todo = np.flatnonzero(repeated & ~exempt)
+        if not todo.size:
+            break
+        first[todo] = given_names(rng, male[todo])
+    return first
+
+
 def family_names(
     rng: np.random.Generator,
     male: BoolArray,
@@ -376,11 +407,14 @@ def family_names(
 ) -> tuple[StrArray, StrArray, StrArray, StrArray, StrArray]:
     """First, full middle, shown middle, last name and suffix of every person.
 
-    A household shares one surname; a son (JR) has his father's (SR) first and
+    A household shares one surname; no two members share a first name (parents do not
+    give two children, or a child and themselves, one name, except the JR named after
+    his father); a son (JR) has his father's (SR) first and
     middle names, and one of the two suffixes is missing with ``suffix_missing``;
-    a second twin (the person after the first) gets another first name, with the
-    same initial at rate ``twin_similar``. The roll shows 65 % of middle names in
-    full, 20 % as an initial and 15 % not at all; 8 % of people have none.
+    a second twin (the person after the first) gets another first name, not a
+    nickname form of the first twin's, with the same initial at rate
+    ``twin_similar``. The roll shows 65 % of middle names in full, 20 % as an
+    initial and 15 % not at all; 8 % of people have none.
     """
     n = len(male)
     first, middle = given_names(rng, male), given_names(rng, male)
@@ -389,10 +423,11 @@ def family_names(
     shown = np.where(style == 0, middle, np.where(style == 1, middle.astype("<U1"), ""))
     shown = shown.astype(NAME)
     last = last_names().names[last_names().draw(rng, households)][household].astype(NAME)
+    first = _distinct_in_household(rng, first, male, household, keep=son)
     first[son], middle[son], shown[son] = first[father], middle[father], shown[father]
     similar = rng.random(len(second_twin)) < rates.twin_similar
     for b, like in zip(second_twin.tolist(), similar.tolist(), strict=True):
-        if like or first[b] == first[b - 1]:
+        if like or str(first[b]) in related_names(str(first[b - 1])):
             table = first_names("M" if male[b] else "F")
             first[b] = other_name(rng, table, str(first[b - 1]), similar=like)
     suffix = np.full(n, "", dtype="<U3")
