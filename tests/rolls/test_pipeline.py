@@ -201,3 +201,42 @@ def test_naive_claims_list_coincidences_within_the_interval(tmp_path: Path) -> N
     low, high = summary["coincidence_interval"]
     assert low <= coincidences <= high
     assert abs(summary["expected_coincidences"] - coincidences) <= 0.5 * coincidences + 2
+
+
+def test_review_sample_calibration(
+    dedupe: RollsRun, roll_dir: tuple[SimulatedRoll, Path], tmp_path: Path
+) -> None:
+    roll, folder = roll_dir
+    truth = {tuple(sorted(pair)) for pair in roll.pairs_of("duplicate")}
+    leads = dedupe.flagged.head(30)
+    labels = [
+        (a, b, "yes" if tuple(sorted((a, b))) in truth else "no")
+        for a, b in zip(leads["id_l"], leads["id_r"], strict=True)
+    ]
+    review = tmp_path / "review.csv"
+    review.write_text(
+        "id_l,id_r,is_match\n" + "".join(f"{a},{b},{m}\n" for a, b, m in labels),
+        encoding="utf-8",
+    )
+    run = run_rolls([folder / "voters.csv"], RollsSettings(mode="dedupe", review=str(review)))
+    calibration = run.summary()["calibration"]
+    assert calibration["n_reviewed"] == 30
+    assert calibration["observed_false"] == sum(m == "no" for _, _, m in labels)
+    expected = float((1 - leads["match_probability"]).sum())
+    assert calibration["expected_false"] == pytest.approx(expected)
+    assert calibration["verdict"] in ("consistent", "over-confident", "under-confident")
+
+    review.write_text("id_l,id_r,is_match\nV1,V2,maybe\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"line 2.*is_match.*'maybe'"):
+        run_rolls([folder / "voters.csv"], RollsSettings(mode="dedupe", review=str(review)))
+
+
+def test_chance_rule_on_birth_year(dedupe: RollsRun, roll_dir: tuple[SimulatedRoll, Path]) -> None:
+    """A looser rule (birth year instead of date) finds more pairs by chance than the naive one."""
+    loose = run_rolls(
+        [roll_dir[1] / "voters.csv"],
+        RollsSettings(mode="dedupe", chance_rule=("first_name", "last_name", "birth_year")),
+    )
+    assert loose.chance.rule == ("first_name", "last_name", "birth_year")
+    assert loose.chance.expected > 100 * dedupe.chance.expected
+    assert loose.chance.observed >= dedupe.chance.observed

@@ -14,7 +14,7 @@ from tallyguard.errors import InputError
 from tallyguard.report.rolls_bundle import run_and_write
 from tallyguard.rolls.linkage import Engine
 from tallyguard.rolls.load import parse_column_options
-from tallyguard.rolls.pipeline import Mode, RollsRun, RollsSettings
+from tallyguard.rolls.pipeline import NAIVE_RULE, Mode, RollsRun, RollsSettings
 
 app = typer.Typer(
     help=(
@@ -46,6 +46,8 @@ def _settings(
     election_date: str | None,
     as_of: str | None,
     columns: list[list[str]],
+    review: Path | None = None,
+    chance_rule: str = ",".join(NAIVE_RULE),
 ) -> RollsSettings:
     if engine not in ("duckdb", "spark"):
         raise InputError(f"unknown engine {engine!r}", field="--engine", fix="duckdb or spark")
@@ -65,6 +67,8 @@ def _settings(
         election_date=election,
         as_of=today,
         columns=tuple(mappings),
+        chance_rule=tuple(part.strip() for part in chance_rule.split(",") if part.strip()),
+        review=None if review is None else str(review),
     )
 
 
@@ -104,6 +108,19 @@ AS_OF = typer.Option(None, "--as-of", help="The date the export is made. [defaul
 OUT = typer.Option(None, "--out", help="Write leads.csv, report.html and the evidence bundle here.")
 FORCE = typer.Option(False, "--force", help="Replace an existing --out directory.")
 JSON = typer.Option(False, "--json", help="Print the JSON summary on stdout.")
+DEFAULT_RULE = ",".join(NAIVE_RULE)
+REVIEW = typer.Option(
+    None,
+    "--review",
+    help="A clerical-review sample (CSV: id_l, id_r, is_match): the observed false matches "
+    "among the reviewed leads are compared with the model's expected count.",
+)
+CHANCE_RULE = typer.Option(
+    DEFAULT_RULE,
+    "--chance-rule",
+    help="The matching rule whose chance coincidences are counted: fields that must agree "
+    "(first_name, last_name, middle_name, ..., dob, birth_year, birth_month_day).",
+)
 
 
 def _finish(run: RollsRun, out: Path | None, json_output: bool) -> None:
@@ -172,6 +189,8 @@ def dedupe(
     out: Path | None = OUT,
     force: bool = FORCE,
     json_output: bool = JSON,
+    review: Path | None = REVIEW,
+    chance_rule: str = CHANCE_RULE,
 ) -> None:
     """Duplicate registrations within one voter file."""
     settings = _settings(
@@ -184,6 +203,8 @@ def dedupe(
         election_date=election_date,
         as_of=as_of,
         columns=[column],
+        review=review,
+        chance_rule=chance_rule,
     )
     run = run_and_write([voters], settings, out, command=_command("dedupe"), overwrite=force)
     _finish(run, out, json_output)
@@ -219,12 +240,15 @@ def link_lists(
     out: Path | None = OUT,
     force: bool = FORCE,
     json_output: bool = JSON,
+    review: Path | None = REVIEW,
+    chance_rule: str = CHANCE_RULE,
 ) -> None:
     """Registrations in two jurisdictions' files that may be one person."""
     _two_lists(
         "link", left, right, column, other_column, threshold=threshold, seed=seed,
         engine=engine, show_pii=show_pii, day_first=day_first, election_date=election_date,
-        as_of=as_of, out=out, force=force, json_output=json_output,
+        as_of=as_of, out=out, force=force, json_output=json_output, review=review,
+        chance_rule=chance_rule,
     )  # fmt: skip
 
 
@@ -246,12 +270,15 @@ def deceased(
     out: Path | None = OUT,
     force: bool = FORCE,
     json_output: bool = JSON,
+    review: Path | None = REVIEW,
+    chance_rule: str = CHANCE_RULE,
 ) -> None:
     """Registrants who may be deceased, by linking the roll to death records."""
     _two_lists(
         "deceased", voters, deaths, column, other_column, threshold=threshold, seed=seed,
         engine=engine, show_pii=show_pii, day_first=day_first, election_date=election_date,
-        as_of=as_of, out=out, force=force, json_output=json_output,
+        as_of=as_of, out=out, force=force, json_output=json_output, review=review,
+        chance_rule=chance_rule,
     )  # fmt: skip
 
 
@@ -273,10 +300,13 @@ def check_claims(
     out: Path | None = OUT,
     force: bool = FORCE,
     json_output: bool = JSON,
+    review: Path | None = REVIEW,
+    chance_rule: str = CHANCE_RULE,
 ) -> None:
     """Per claim, the evidence on the roll for and against it, and the coincidences to expect."""
     _two_lists(
         "check-claims", claims, roll, column, other_column, threshold=threshold, seed=seed,
         engine=engine, show_pii=show_pii, day_first=day_first, election_date=None,
-        as_of=None, out=out, force=force, json_output=json_output,
+        as_of=None, out=out, force=force, json_output=json_output, review=review,
+        chance_rule=chance_rule,
     )  # fmt: skip

@@ -14,9 +14,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from tallyguard.errors import InputError
 from tallyguard.evidence import write_bundle
 from tallyguard.io.atomic import atomic_directory, write_file_atomically
 from tallyguard.report.rolls_html import render_rolls_report
@@ -46,8 +48,24 @@ def write_outputs(run: RollsRun, directory: Path) -> dict[str, Any]:
 
 
 def parameters(paths: Sequence[Path], settings: RollsSettings) -> dict[str, Any]:
-    """What a re-run needs besides the input files."""
-    return {"inputs": [path.name for path in paths], "settings": settings.to_json()}
+    """What a re-run needs besides the input files (which are named, not located)."""
+    recorded = settings.to_json()
+    if settings.review is not None:
+        recorded["review"] = Path(settings.review).name
+    return {"inputs": [path.name for path in paths], "settings": recorded}
+
+
+def _input_files(paths: Sequence[Path], settings: RollsSettings) -> list[Path]:
+    files = [*paths, *([] if settings.review is None else [Path(settings.review)])]
+    names = [path.name for path in files]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise InputError(
+            f"two input files are both named {repeated[0]!r}: the evidence bundle keeps "
+            "its inputs side by side under inputs/",
+            fix="rename or copy one of them",
+        )
+    return files
 
 
 def run_and_write(
@@ -66,6 +84,7 @@ def run_and_write(
     """
     if out is not None and settings.election_date is not None:
         check_quiet_period(settings.election_date, settings.as_of or dt.date.today())
+    inputs = _input_files(paths, settings)
     run = analyse(load_inputs(paths, settings), settings)
     if out is None:
         return run
@@ -82,7 +101,7 @@ def run_and_write(
                 "expected_chance_matches": summary["expected_chance_matches"],
             },
             rerun=RERUN,
-            inputs=list(paths),
+            inputs=inputs,
         )
     return run
 
@@ -90,5 +109,8 @@ def run_and_write(
 def rerun_rolls(params: Mapping[str, Any], out_dir: Path) -> None:
     """Recompute every output of a rolls bundle from its ``inputs/`` (``tallyguard verify``)."""
     settings = RollsSettings.from_json(params["settings"])
-    paths = [out_dir / "inputs" / name for name in params["inputs"]]
+    folder = out_dir / "inputs"
+    if settings.review is not None:
+        settings = replace(settings, review=str(folder / settings.review))
+    paths = [folder / name for name in params["inputs"]]
     write_outputs(analyse(load_inputs(paths, settings), settings), out_dir)

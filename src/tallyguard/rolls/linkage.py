@@ -210,6 +210,10 @@ class LinkageResult:
     n_left: int
     n_right: int
     timings: Mapping[str, float] = field(default_factory=dict)
+    #: Match weights of every scored pair (down to ``LAMBDA_FLOOR``), for the distribution.
+    scored_weights: npt.NDArray[np.float64] = field(
+        default_factory=lambda: np.zeros(0, dtype=np.float64)
+    )
 
     @property
     def leads(self) -> pl.DataFrame:
@@ -308,7 +312,8 @@ def link(
     fitted = prior
     if plan.refit_prior:
         fitted = match_prior(scored.get_column("match_weight").to_numpy(), prior, total_pairs)
-    pairs = with_prior(scored, prior, fitted).filter(pl.col("match_probability") >= threshold)
+    rescored = with_prior(scored, prior, fitted)
+    pairs = rescored.filter(pl.col("match_probability") >= threshold)
     timings["predict"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
@@ -337,6 +342,7 @@ def link(
         n_left=frames[0].height,
         n_right=frames[-1].height,
         timings=timings,
+        scored_weights=rescored.get_column("match_weight").to_numpy().astype(np.float64),
     )
 
 

@@ -33,7 +33,10 @@ import polars as pl
 
 from tallyguard.errors import InputError
 from tallyguard.evidence.canonical import sha256_file
+from tallyguard.io.csvfile import open_csv
+from tallyguard.io.frames import read_string_frame
 from tallyguard.rolls.chance import ChanceEstimate, expected_chance_pairs
+from tallyguard.rolls.exclusions import DEFAULT_RULES, CalibrationCheck, calibration_check
 from tallyguard.rolls.false_matches import FalseMatchEstimate, false_match_estimate
 from tallyguard.rolls.linkage import Engine, LinkageResult, link
 from tallyguard.rolls.load import LoadedList, load_list
@@ -102,10 +105,13 @@ class RollsSettings:
     election_date: dt.date | None = None
     as_of: dt.date | None = None
     columns: tuple[Mapping[str, str], ...] = field(default=())
+    chance_rule: tuple[str, ...] = NAIVE_RULE
+    review: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
         out["columns"] = [dict(c) for c in self.columns]
+        out["chance_rule"] = list(self.chance_rule)
         for key in ("election_date", "as_of"):
             value = getattr(self, key)
             out[key] = None if value is None else value.isoformat()
@@ -118,6 +124,7 @@ class RollsSettings:
             if values.get(key):
                 values[key] = dt.date.fromisoformat(values[key])
         values["columns"] = tuple(dict(c) for c in values.get("columns", ()))
+        values["chance_rule"] = tuple(values.get("chance_rule", NAIVE_RULE))
         return cls(**values)
 
 
@@ -134,6 +141,7 @@ class RollsRun:
     weights: npt.NDArray[np.float64]
     claims: pl.DataFrame | None = None
     model_notes: tuple[str, ...] = ()
+    calibration: CalibrationCheck | None = None
 
     @property
     def flagged(self) -> pl.DataFrame:
@@ -157,7 +165,10 @@ class RollsRun:
             "pairs_scored": self.result.pairs.height,
             "pairs_flagged": self.flagged.height,
             "pairs_excluded": excluded.height,
-            "exclusions": dict(zip(counts["exclusion"], counts["len"], strict=True)),
+            "exclusions": {
+                **dict.fromkeys((rule.name for rule in DEFAULT_RULES), 0),
+                **dict(zip(counts["exclusion"], counts["len"], strict=True)),
+            },
             "expected_false_matches": self.false_matches.expected,
             "false_match_interval": [self.false_matches.low, self.false_matches.high],
             "expected_chance_matches": self.chance.expected,
@@ -186,6 +197,7 @@ class RollsRun:
         }
         if self.claims is not None:
             out["claims"] = claims_summary(self.claims)
+        out["calibration"] = None if self.calibration is None else asdict(self.calibration)
         return out
 
 
@@ -273,14 +285,21 @@ def analyse(lists: Sequence[LoadedList], settings: RollsSettings) -> RollsRun:
             engine=settings.engine,
         )
     leads = lead_table(result, frames[0], frames[-1], settings)
+    rule = settings.chance_rule
     chance = expected_chance_pairs(
-        frames[0], NAIVE_RULE, other=None if dedupe else frames[1], condition_on="first_name"
+        frames[0],
+        rule,
+        other=None if dedupe else frames[1],
+        condition_on="first_name" if "first_name" in rule and _has_year(rule) else None,
     )
     flagged = leads.filter(pl.col("exclusion").is_null())
     false_matches = false_match_estimate(flagged.get_column("match_probability").to_numpy())
     claims = None
     if settings.mode == "check-claims":
         claims = claim_table(frames[0], frames[1], leads)
+    calibration = None
+    if settings.review is not None:
+        calibration = calibration_check(result.pairs, read_review(Path(settings.review)))
     return RollsRun(
         settings=settings,
         lists=tuple(lists),
@@ -288,10 +307,46 @@ def analyse(lists: Sequence[LoadedList], settings: RollsSettings) -> RollsRun:
         leads=leads,
         chance=chance,
         false_matches=false_matches,
-        weights=result.pairs.get_column("match_weight").to_numpy().astype(np.float64),
+        weights=result.scored_weights,
         claims=claims,
         model_notes=tuple(notes),
+        calibration=calibration,
     )
+
+
+def _has_year(rule: Sequence[str]) -> bool:
+    return "dob" in rule or "birth_year" in rule
+
+
+def read_review(path: Path) -> pl.DataFrame:
+    """A clerical-review sample: ``id_l, id_r, is_match`` (true/false, yes/no, 1/0)."""
+    csv_file = open_csv(path)
+    frame = read_string_frame(csv_file).frame
+    missing = sorted({"id_l", "id_r", "is_match"} - set(frame.columns))
+    if missing:
+        raise InputError(
+            f"has no column {missing[0]!r}",
+            file=path,
+            field=missing[0],
+            fix="give one row per reviewed pair: id_l, id_r, is_match (true or false)",
+        )
+    truth = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+    verdict = pl.col("is_match").str.strip_chars().str.to_lowercase()
+    labels = frame.select(
+        "id_l",
+        "id_r",
+        is_match=verdict.replace_strict(truth, default=None, return_dtype=pl.Boolean),
+    )
+    bad = labels.get_column("is_match").is_null()
+    if bad.any():
+        row = int(bad.arg_true()[0])
+        raise InputError(
+            f"is_match {frame['is_match'][row]!r} is not true or false",
+            file=path,
+            line=csv_file.header_lines + 1 + row,
+            field="is_match",
+        )
+    return labels
 
 
 def lead_table(
