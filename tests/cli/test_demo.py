@@ -47,6 +47,16 @@ def test_demo_simulates_seals_verifies_and_audits(tmp_path: Path, cli: Invoke) -
     assert {"integer_percentages", "fingerprint"} <= set(flagged["R02"])
     assert verify_bundle(Path(forensics["bundle"])).ok
 
+    rolls = result["rolls"]
+    # the simulated roll's leads against its truth (the bar: 0.998 / 0.95)
+    assert rolls["records"] == 20_000
+    assert rolls["precision"] >= 0.99
+    assert rolls["recall"] >= 0.95
+    assert rolls["leads_true"] <= rolls["true_duplicates"]
+    low, high = rolls["chance_interval"]
+    assert low <= rolls["expected_chance_matches"] < high + 1
+    assert verify_bundle(Path(rolls["bundle"])).ok
+
     code, stdout, _ = cli("audit", "status", "--db", str(out / "audits" / "audits.db"),
                           "--audit", "comparison audit", "--json")  # fmt: skip
     assert code == 0
