@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tallyguard.store import accounts
 from tallyguard.store.db import Store
 from tallyguard.store.events import append_event
 from tallyguard.store.models import (
@@ -94,6 +95,21 @@ def populate(session: Session, name: str = "County audit") -> Ids:
         ]
     )  # fmt: skip
     append_event(session, audit.id, "seed.set", {"seed": "01234567890123456789"}, "bob")
+    argon = "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA"
+    when = "2024-11-05T20:00:00+00:00"
+    manager = accounts.User(email=f"zoë.{audit.id}@example.org", role="manager",
+                            audit_id=audit.id, jurisdiction=county.name, password_hash=argon,
+                            failed_logins=2, locked_until="2024-11-05T20:15:00+00:00",
+                            created=when)  # fmt: skip
+    board = accounts.AuditBoard(audit_id=audit.id, jurisdiction=county.name, name="Board 1",
+                                member_1="Ann", member_2="Ağrı Bob",
+                                join_token_sha256=f"{audit.id:064x}", passphrase_hash=argon,
+                                token_used=False, failed_joins=0, created=when)  # fmt: skip
+    session.add_all([manager, board])
+    session.flush()
+    session.add(accounts.WebSession(token_sha256=f"{board.id:064x}", user_id=None,
+                                    board_id=board.id, csrf_token="c" * 43, created=when,
+                                    last_seen="2024-11-05T20:10:00+00:00"))  # fmt: skip
     session.flush()
     return Ids(audit.id, county.id, batch.id, contest.id)
 

@@ -37,6 +37,9 @@ def test_event_types_are_the_documented_ones() -> None:
         "batch_tallies.loaded", "contest.added", "seed.set", "round.started",
         "readings.recorded", "round.finished", "hand_count.started", "hand_count.recorded",
         "audit.finished",
+        "account.created",
+        "board.created",
+        "board.joined",
     )  # fmt: skip
 
 

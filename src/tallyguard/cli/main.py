@@ -19,6 +19,7 @@ from tallyguard.cli import demo as demo_cmd
 from tallyguard.cli import forensics as forensics_cmd
 from tallyguard.cli import inspect as inspect_cmd
 from tallyguard.cli import rolls as rolls_cmd
+from tallyguard.cli import serve as serve_cmd
 from tallyguard.cli import simulate as simulate_cmd
 from tallyguard.cli import verify as verify_cmd
 from tallyguard.cli.output import stderr
@@ -63,6 +64,7 @@ app.add_typer(audit_cmd.app, name="audit")
 app.command("inspect")(inspect_cmd.inspect)
 app.add_typer(forensics_cmd.app, name="forensics")
 app.add_typer(rolls_cmd.app, name="rolls")
+app.command("serve")(serve_cmd.serve)
 
 
 def run(argv: list[str] | None = None) -> None:

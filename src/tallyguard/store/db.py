@@ -45,6 +45,7 @@ from sqlalchemy.exc import (
 from sqlalchemy.orm import Session, sessionmaker
 
 from tallyguard.errors import InputError
+from tallyguard.store import accounts as _accounts  # noqa: F401  (its tables join Base.metadata)
 
 #: The SQLite file used when neither ``--db`` nor ``$TALLYGUARD_DB`` names a database.
 DEFAULT_DB = "tallyguard.db"

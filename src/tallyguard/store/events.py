@@ -43,12 +43,31 @@ EVENT_TYPES: tuple[str, ...] = (
     "hand_count.started",
     "hand_count.recorded",
     "audit.finished",
+    "account.created",
+    "board.created",
+    "board.joined",
 )
 
 
 def utc_now() -> str:
     """The current time in UTC, ISO 8601 to the second: ``2024-11-05T20:00:00+00:00``."""
     return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+def lock_audit(session: Session, audit_id: int) -> Audit | None:
+    """Lock an audit's row for the rest of the transaction and read it afresh.
+
+    A command that reads the audit's tables and then appends an event takes this lock
+    first: on PostgreSQL a later ``FOR UPDATE`` behind the key-share locks its own
+    inserts took would deadlock against a concurrent command doing the same (SQLite
+    already holds the database's write lock, see :mod:`tallyguard.store.db`).
+    """
+    return session.execute(
+        select(Audit)
+        .where(Audit.id == audit_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
 
 
 def append_event(
@@ -86,10 +105,7 @@ def append_event(
     if not isinstance(payload, Mapping):
         raise ValueError("an event payload must be a JSON object (a mapping)")
     payload_text = canonical_json(dict(payload)).decode("utf-8")
-    locked = session.execute(
-        select(Audit.id).where(Audit.id == audit_id).with_for_update()
-    ).scalar_one_or_none()
-    if locked is None:
+    if lock_audit(session, audit_id) is None:
         raise ValueError(f"no audit with id {audit_id}")
     last = session.execute(
         select(Event.seq, Event.hash)

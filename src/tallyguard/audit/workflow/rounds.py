@@ -28,7 +28,7 @@ from tallyguard.io.readings import (
     read_ballot_readings,
     read_batch_readings,
 )
-from tallyguard.store.events import append_event
+from tallyguard.store.events import append_event, lock_audit
 from tallyguard.store.models import (
     Audit,
     Batch,
@@ -95,6 +95,7 @@ def _sampled(result: AuditResult) -> dict[CardKey, int]:
 
 def record_readings(session: Session, audit: Audit, path: Path, actor: str) -> dict[str, Any]:
     """Store what boards recorded for cards of the open round (a re-recording corrects)."""
+    lock_audit(session, audit.id)  # before the inserts: see lock_audit
     require_status(audit, "sampling", doing="record readings")
     rounds = rounds_of(session, audit)
     if not rounds or rounds[-1].finished:
@@ -245,6 +246,7 @@ def _label(key: CardKey) -> str:
 
 def finish_round(session: Session, audit: Audit, actor: str) -> AuditResult:
     """Close the open round once every draw has its readings; returns the risk."""
+    lock_audit(session, audit.id)  # no card changes between the risk and its event
     require_status(audit, "sampling", doing="finish a round")
     rounds = rounds_of(session, audit)
     if not rounds or rounds[-1].finished:
