@@ -35,6 +35,10 @@ EXPECTED: dict[tuple[str, str], set[Role]] = {
     ("GET", "/audits/{audit}/jurisdictions/{jurisdiction}"): {"admin", "manager"},
     ("POST", "/audits/{audit}/jurisdictions/{jurisdiction}/boards"): {"admin", "manager"},
     ("GET", "/audits/{audit}/board"): {"board"},
+    ("GET", "/audits/{audit}/board/ballots"): {"board"},
+    ("GET", "/audits/{audit}/board/ballots/{ticket}"): {"board"},
+    ("POST", "/audits/{audit}/board/ballots/{ticket}"): {"board"},
+    ("GET", "/audits/{audit}/board/sign-off"): {"board"},
     ("GET", "/public"): {"public"},
     ("GET", "/public/{audit}"): {"public"},
 }
@@ -157,7 +161,7 @@ def test_route_role_matrix(world: World) -> None:
                     assert response.status_code == (303 if method == "GET" else 401)
                 else:
                     assert response.status_code == 403
-    assert len(outcomes) == len(EXPECTED) * len(VISITORS) == 102
+    assert len(outcomes) == len(EXPECTED) * len(VISITORS) == 126
     # Every non-public route refuses somebody, and anonymous visitors always.
     for (method, path), roles in ROUTES.items():
         if "public" not in roles:

@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tallyguard.store import accounts
 from tallyguard.store.db import Store
-from tallyguard.web import routes_admin, routes_audit, routes_auth, routes_public
+from tallyguard.web import routes_admin, routes_audit, routes_auth, routes_board, routes_public
 from tallyguard.web.render import STATIC, part, render
 from tallyguard.web.security import LoginRequiredError, WebConfig
 
@@ -120,7 +120,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.web = config
-    for module in (routes_auth, routes_admin, routes_audit, routes_public):
+    for module in (routes_auth, routes_admin, routes_audit, routes_board, routes_public):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
