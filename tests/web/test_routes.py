@@ -39,6 +39,26 @@ EXPECTED: dict[tuple[str, str], set[Role]] = {
     ("GET", "/audits/{audit}/board/ballots/{ticket}"): {"board"},
     ("POST", "/audits/{audit}/board/ballots/{ticket}"): {"board"},
     ("GET", "/audits/{audit}/board/sign-off"): {"board"},
+    ("GET", "/audits/{audit}/jurisdictions/{jurisdiction}/files"): {"admin", "manager"},
+    ("POST", "/audits/{audit}/jurisdictions/{jurisdiction}/files/manifest"): {"admin", "manager"},
+    ("POST", "/audits/{audit}/jurisdictions/{jurisdiction}/files/cvrs"): {"admin", "manager"},
+    ("POST", "/audits/{audit}/jurisdictions/{jurisdiction}/files/batch-tallies"): {
+        "admin",
+        "manager",
+    },
+    ("GET", "/admin/audits/{audit}/rounds"): {"admin"},
+    ("POST", "/admin/audits/{audit}/contests"): {"admin"},
+    ("GET", "/admin/audits/{audit}/seed"): {"admin"},
+    ("POST", "/admin/audits/{audit}/seed"): {"admin"},
+    ("GET", "/admin/audits/{audit}/plan"): {"admin"},
+    ("POST", "/admin/audits/{audit}/rounds"): {"admin"},
+    ("POST", "/admin/audits/{audit}/rounds/finish"): {"admin"},
+    ("POST", "/admin/audits/{audit}/hand-count"): {"admin"},
+    ("POST", "/admin/audits/{audit}/hand-count/totals"): {"admin"},
+    ("POST", "/admin/audits/{audit}/finish"): {"admin"},
+    ("GET", "/admin/audits/{audit}/report.csv"): {"admin"},
+    ("GET", "/admin/audits/{audit}/report.html"): {"admin"},
+    ("GET", "/admin/audits/{audit}/bundle.zip"): {"admin"},
     ("GET", "/public"): {"public"},
     ("GET", "/public/{audit}"): {"public"},
 }
@@ -161,7 +181,7 @@ def test_route_role_matrix(world: World) -> None:
                     assert response.status_code == (303 if method == "GET" else 401)
                 else:
                     assert response.status_code == 403
-    assert len(outcomes) == len(EXPECTED) * len(VISITORS) == 126
+    assert len(outcomes) == len(EXPECTED) * len(VISITORS) == 228
     # Every non-public route refuses somebody, and anonymous visitors always.
     for (method, path), roles in ROUTES.items():
         if "public" not in roles:

@@ -23,7 +23,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tallyguard.store import accounts
 from tallyguard.store.db import Store
-from tallyguard.web import routes_admin, routes_audit, routes_auth, routes_board, routes_public
+from tallyguard.web import (
+    routes_admin,
+    routes_audit,
+    routes_auth,
+    routes_board,
+    routes_files,
+    routes_public,
+    routes_rounds,
+)
 from tallyguard.web.render import STATIC, part, render
 from tallyguard.web.security import LoginRequiredError, WebConfig
 
@@ -120,7 +128,11 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.web = config
-    for module in (routes_auth, routes_admin, routes_audit, routes_board, routes_public):
+    routers = (
+        routes_auth, routes_admin, routes_audit, routes_files, routes_rounds, routes_board,
+        routes_public,
+    )  # fmt: skip
+    for module in routers:
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
