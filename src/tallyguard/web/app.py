@@ -69,6 +69,7 @@ def _plain_error(status_code: int, message: str) -> HTMLResponse:
     """An error page that needs nothing (no template, no database)."""
     body = (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<link rel="icon" href="data:,">'
         '<link rel="stylesheet" href="/static/tallyguard.css"><title>Error</title></head>'
         f"<body><main><h1>Error {status_code}</h1><p>{message}</p>"
         '<p><a href="/">Start page</a></p></main></body></html>'
