@@ -119,6 +119,9 @@ def test_the_admin_runs_round_one_and_downloads_a_bundle_that_verifies(
     for kind in ("seed.set", "round.started", "round.finished"):
         assert events_of(zworld, kind) == [ADMIN_ACTOR]
     assert governor.confirmed  # seeded: risk 0.0244 <= 0.1 after 40 draws
+    # confirmed: the page offers to finish, not another round
+    assert "Finish the audit (every targeted contest confirmed)" in page
+    assert "Start the round" not in page
     assert _post(zworld, f"{BASE}/finish")[0] == 303
     assert events_of(zworld, "audit.finished") == [ADMIN_ACTOR]
     report = admin.get(f"{BASE}/report.csv")
