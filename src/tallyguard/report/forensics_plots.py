@@ -20,10 +20,7 @@ inlined in one page without their ids (glyphs, clip paths) colliding.
 
 from __future__ import annotations
 
-import html
-import io
 import math
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -39,6 +36,7 @@ from matplotlib.ticker import FuncFormatter, NullFormatter
 
 # rcParams are process-wide: the risk plot's lock keeps threads from styling each other's figures.
 from tallyguard.report.plots import MATPLOTLIB_LOCK, SVG_STYLE
+from tallyguard.report.svg import inline_svg, render_svg
 
 __all__ = ["COLOUR_LEVELS", "digit_svg", "fingerprint_svg", "integer_histogram_svg"]
 
@@ -75,12 +73,6 @@ def _edges(data: object, key: str) -> Array | None:
     if edges is None or edges.size < 2 or np.any(np.diff(edges) <= 0):
         return None
     return edges
-
-
-def _render(figure: Figure) -> str:
-    buffer = io.StringIO()
-    figure.savefig(buffer, format="svg", metadata={"Date": None})
-    return buffer.getvalue()
 
 
 def fingerprint_svg(heatmap: object, *, ident: str = "fingerprint") -> str | None:
@@ -131,7 +123,7 @@ def fingerprint_svg(heatmap: object, *, ident: str = "fingerprint") -> str | Non
             bar.solids.set_rasterized(False)  # a colour bar of 50+ steps is a PNG by default
         bar.ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
         bar.ax.yaxis.set_minor_formatter(NullFormatter())
-        svg = _render(figure)
+        svg = render_svg(figure)
     total = float(counts.sum())
     description = (
         f"A heat map of {total:,.0f} units: turnout on the horizontal axis, the leader's share "
@@ -232,7 +224,7 @@ def integer_histogram_svg(hist: object, *, ident: str = "integer-histograms") ->
             ax.grid(True, axis="x", color="#e5e7eb", linewidth=0.6)
             ax.legend(loc="upper left", framealpha=0.9)
         axes[-1].set_xlabel("percent")
-        svg = _render(figure)
+        svg = render_svg(figure)
     names = " and ".join(title.lower() for title, *_ in panels)
     description = (
         f"Histograms of {names} in bins of 0.1 percentage point: the observed number of units "
@@ -291,7 +283,7 @@ def digit_svg(distribution: object, title: str, *, ident: str = "digits") -> str
         ax.set_ylabel("proportion of counts")
         ax.set_title(title, loc="left")
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=3, frameon=False)
-        svg = _render(figure)
+        svg = render_svg(figure)
     description = (
         f"{title}: bars give the observed proportion of counts with each digit; orange points "
         "with error bars give the size-matched null's mean and interval; the dashed line is "
@@ -300,47 +292,7 @@ def digit_svg(distribution: object, title: str, *, ident: str = "digits") -> str
     return _inline(svg, ident, title, description)
 
 
-_PROLOG = re.compile(r"\A.*?(?=<svg\b)", re.DOTALL)
-_METADATA = re.compile(r"\s*<metadata>.*?</metadata>", re.DOTALL)
-_SIZE = re.compile(r'<svg\b([^>]*?)\swidth="[^"]*"\s+height="[^"]*"')
-_ID = re.compile(r'\bid="([^"]+)"')
-_HREF = re.compile(r'\b((?:xlink:)?href)="#([^"]+)"')
-_URL = re.compile(r"url\(#([^)]+)\)")
-_IDENT = re.compile(r"[^a-z0-9-]+")
-_PATH_DATA = re.compile(r'(\sd=")([^"]*)"')
-_LONG_DECIMAL = re.compile(r"-?\d+\.\d{3,}")
-
-
-def _short(number: re.Match[str]) -> str:
-    text = f"{float(number.group(0)):.2f}".rstrip("0").rstrip(".")
-    return "0" if text == "-0" else text
-
-
-def _round_paths(svg: str) -> str:
-    """Path coordinates to 0.01 pt (a few times finer than a print dot): a third smaller."""
-    return _PATH_DATA.sub(lambda m: f'{m.group(1)}{_LONG_DECIMAL.sub(_short, m.group(2))}"', svg)
-
-
 def _inline(svg: str, ident: str, title: str, description: str) -> str:
-    """Fit matplotlib's SVG for inlining: no prolog or size, ids prefixed, title and desc."""
-    prefix = _IDENT.sub("-", ident.lower()).strip("-") or "plot"
-    svg = _PROLOG.sub("", svg, count=1)
-    svg = _SIZE.sub(r"<svg\1", svg, count=1)  # the viewBox stays; CSS sets the width
-    svg = _METADATA.sub("", svg, count=1)
-    svg = _round_paths(svg)
-    svg = _ID.sub(lambda m: f'id="{prefix}-{m.group(1)}"', svg)
-    svg = _HREF.sub(lambda m: f'{m.group(1)}="#{prefix}-{m.group(2)}"', svg)
-    svg = _URL.sub(lambda m: f"url(#{prefix}-{m.group(1)})", svg)
-    label = html.escape(title, quote=True)
-    svg = svg.replace(
-        "<svg ",
-        f'<svg class="forensics-plot" role="img" aria-label="{label}" '
-        f'aria-labelledby="{prefix}-title" aria-describedby="{prefix}-desc" ',
-        1,
+    return inline_svg(
+        svg, ident=ident, title=title, description=description, css_class="forensics-plot"
     )
-    opening_end = svg.index(">") + 1
-    accessible = (
-        f'\n <title id="{prefix}-title">{html.escape(title, quote=False)}</title>'
-        f'\n <desc id="{prefix}-desc">{html.escape(description, quote=False)}</desc>'
-    )
-    return svg[:opening_end] + accessible + svg[opening_end:].rstrip() + "\n"

@@ -17,10 +17,7 @@ prefixed with its ``ident``, so that many figures can be inlined in one page.
 
 from __future__ import annotations
 
-import html
-import io
 import math
-import re
 import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -34,6 +31,7 @@ from matplotlib.ticker import FuncFormatter, NullFormatter
 
 # rcParams are process-wide: the risk plot's lock keeps threads from styling each other's figures.
 from tallyguard.report.plots import MATPLOTLIB_LOCK, SVG_STYLE
+from tallyguard.report.svg import inline_svg, render_svg
 
 __all__ = [
     "PROBABILITY_TICKS",
@@ -172,12 +170,6 @@ def _probability_axis(ax: Axes, low: float, high: float) -> None:
     top.set_xlabel("match probability", fontsize=8)
 
 
-def _render(figure: Figure) -> str:
-    buffer = io.StringIO()
-    figure.savefig(buffer, format="svg", metadata={"Date": None})
-    return buffer.getvalue()
-
-
 def _bits(value: float, *, signed: bool = False) -> str:
     """A weight to 2 decimals with a true minus sign (and a plus sign when ``signed``)."""
     text = f"{value:+.2f}" if signed else f"{value:.2f}"
@@ -247,7 +239,7 @@ def waterfall_svg(
         ax.grid(True, axis="x", color="#e5e7eb", linewidth=0.6)
         ax.set_axisbelow(True)
         _probability_axis(ax, low, high)
-        svg = _render(figure)
+        svg = render_svg(figure)
     steps = "; ".join(f"{b.label}: {_bits(b.value, signed=True)}" for b in bars[1:-1])
     description = (
         f"Waterfall of the match weight of the pair {pair}. It starts at the prior match "
@@ -305,7 +297,7 @@ def weight_histogram_svg(
         figure.suptitle(title, x=0.01, ha="left", fontsize=10)
         ax.legend(loc="best", framealpha=0.9)
         _probability_axis(ax, low, high)
-        svg = _render(figure)
+        svg = render_svg(figure)
     description = (
         f"A histogram of the match weights of {finite.size:,} scored pairs: {above:,} at or "
         f"above the threshold weight {_bits(threshold_weight)} bits (match probability "
@@ -335,44 +327,7 @@ def _short(text: str, width: int) -> str:
     return textwrap.shorten(text, width=width, placeholder="…") or text[:width]
 
 
-_PROLOG = re.compile(r"\A.*?(?=<svg\b)", re.DOTALL)
-_METADATA = re.compile(r"\s*<metadata>.*?</metadata>", re.DOTALL)
-_SIZE = re.compile(r'<svg\b([^>]*?)\swidth="[^"]*"\s+height="[^"]*"')
-_ID = re.compile(r'\bid="([^"]+)"')
-_HREF = re.compile(r'\b((?:xlink:)?href)="#([^"]+)"')
-_URL = re.compile(r"url\(#([^)]+)\)")
-_IDENT = re.compile(r"[^a-z0-9-]+")
-_INDENT = re.compile(r"\n[ \t]+")
-_PATH_DATA = re.compile(r'(\sd=")([^"]*)"')
-_LONG_DECIMAL = re.compile(r"-?\d+\.\d{3,}")
-
-
-def _rounded(number: re.Match[str]) -> str:
-    text = f"{float(number.group(0)):.2f}".rstrip("0").rstrip(".")
-    return "0" if text == "-0" else text
-
-
 def _inline(svg: str, ident: str, title: str, description: str) -> str:
-    """Fit matplotlib's SVG for inlining: no prolog or size, ids prefixed, title and desc."""
-    prefix = _IDENT.sub("-", ident.lower()).strip("-") or "plot"
-    svg = _PROLOG.sub("", svg, count=1)
-    svg = _SIZE.sub(r"<svg\1", svg, count=1)  # the viewBox stays; CSS sets the width
-    svg = _METADATA.sub("", svg, count=1)
-    svg = _INDENT.sub("\n", svg)  # matplotlib's pretty-printing is a fifth of the bytes
-    svg = _PATH_DATA.sub(lambda m: f'{m.group(1)}{_LONG_DECIMAL.sub(_rounded, m.group(2))}"', svg)
-    svg = _ID.sub(lambda m: f'id="{prefix}-{m.group(1)}"', svg)
-    svg = _HREF.sub(lambda m: f'{m.group(1)}="#{prefix}-{m.group(2)}"', svg)
-    svg = _URL.sub(lambda m: f"url(#{prefix}-{m.group(1)})", svg)
-    label = html.escape(title, quote=True)
-    svg = svg.replace(
-        "<svg ",
-        f'<svg class="rolls-plot" role="img" aria-label="{label}" '
-        f'aria-labelledby="{prefix}-title" aria-describedby="{prefix}-desc" ',
-        1,
+    return inline_svg(
+        svg, ident=ident, title=title, description=description, css_class="rolls-plot", compact=True
     )
-    opening_end = svg.index(">") + 1
-    accessible = (
-        f'\n <title id="{prefix}-title">{html.escape(title, quote=False)}</title>'
-        f'\n <desc id="{prefix}-desc">{html.escape(description, quote=False)}</desc>'
-    )
-    return svg[:opening_end] + accessible + svg[opening_end:].rstrip() + "\n"
