@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from tallyguard.store.models import Event
 from tallyguard.web.app import CSP
-from tallyguard.web.security import ROUTES, Role
+from tallyguard.web.security import CSRF_COOKIE, ROUTES, Role
 from tests.web.conftest import CSRF, World, csrf_of
 
 #: What each route must allow, written out by hand: a change to a route's roles must
@@ -222,6 +222,19 @@ def test_anonymous_token_must_match_its_own_cookie(world: World) -> None:
     form = {"email": "a@example.org", "password": "x", "csrf_token": token}
     assert second.post("/login", data=form).status_code == 403
     assert first.post("/login", data=form).status_code == 401  # past CSRF, wrong password
+
+
+def test_signed_in_forms_need_the_session_token(world: World) -> None:
+    """A token bound only to the anonymous cookie (which a sibling domain could plant)
+    does not pass for a signed-in visitor."""
+    anonymous = world.new_client()
+    token = csrf_of(anonymous, "/login")
+    admin = world.session_for("admin")
+    admin.cookies.set(CSRF_COOKIE, anonymous.cookies[CSRF_COOKIE])
+    form = {"name": "Planted", "csrf_token": token}
+    before = _events(world)
+    assert admin.post("/admin/audits", data=form).status_code == 403
+    assert _events(world) == before
 
 
 def test_headers_on_every_kind_of_response(world: World) -> None:

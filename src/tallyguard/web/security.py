@@ -159,13 +159,17 @@ def load_principal(config: WebConfig, token: str) -> Principal | None:
 
 
 def _csrf_ok(config: WebConfig, request: Request, principal: Principal | None, sent: str) -> bool:
-    expected = []
+    """A signed-in visitor's forms carry the session's token, and only it counts (a
+    cookie-bound token is weaker: a sibling domain could plant the cookie); anonymous
+    forms carry the signature of the ``tg_csrf`` cookie."""
     if principal is not None:
-        expected.append(principal.csrf)
-    cookie = request.cookies.get(CSRF_COOKIE)
-    if cookie:
-        expected.append(sign(config, cookie))
-    return any(hmac.compare_digest(sent.encode(), want.encode()) for want in expected)
+        want = principal.csrf
+    else:
+        cookie = request.cookies.get(CSRF_COOKIE)
+        if not cookie:
+            return False
+        want = sign(config, cookie)
+    return hmac.compare_digest(sent.encode(), want.encode())
 
 
 def in_scope(principal: Principal, params: dict[str, Any]) -> bool:
