@@ -40,6 +40,7 @@ def test_event_types_are_the_documented_ones() -> None:
         "account.created",
         "board.created",
         "board.joined",
+        "board.signed_off",
     )  # fmt: skip
 
 

@@ -120,6 +120,7 @@ def test_the_board_routes_allow_boards_only() -> None:
         ("GET", "/audits/{audit}/board/ballots/{ticket}"): {"board"},
         ("POST", "/audits/{audit}/board/ballots/{ticket}"): {"board"},
         ("GET", "/audits/{audit}/board/sign-off"): {"board"},
+        ("POST", "/audits/{audit}/board/sign-off"): {"board"},
         ("GET", "/board/join/{token}"): {"public"},
         ("POST", "/board/join/{token}"): {"public"},
     }
@@ -290,3 +291,35 @@ def test_anonymous_visitors_are_sent_to_login(sampling: World) -> None:
     response = client.get(LIST)
     assert response.status_code == 303
     assert response.headers["location"] == "/login?next=%2Faudits%2FX%2Fboard%2Fballots"
+
+
+def test_sign_off_records_the_boards_review(sampling: World) -> None:
+    board = sampling.session_for("board:X")
+    token = csrf_of(board, f"{LIST}/{FIRST}")
+    assert board.post(f"{LIST}/{FIRST}", data=_form(token)).status_code == 303
+    page = "/audits/X/board/sign-off"
+    token = csrf_of(board, page)
+    wrong = board.post(page, data={"csrf_token": token, "member_1": "Ann Lee", "member_2": "Eve"})
+    assert wrong.status_code == 400
+    assert "Both members type their own names" in wrong.text
+    typed = {"csrf_token": token, "member_1": " bo diaz", "member_2": "ANN LEE "}
+    done = board.post(page, data=typed)
+    assert (done.status_code, done.headers["location"]) == (303, page)
+    with sampling.store.transaction() as session:
+        rows = session.execute(
+            select(Event.seq, Event.actor, Event.payload).where(Event.type.like("%.%"))
+        ).all()
+    readings = [seq for seq, _, payload in rows if '"outcome"' in payload]
+    signed = [(actor, json.loads(p)) for _, actor, p in rows if '"last_readings_seq"' in p]
+    assert len(signed) == 1
+    actor, payload = signed[0]
+    assert actor == "board:Board 1"
+    assert payload == {
+        "round": 1,
+        "board": "Board 1",
+        "jurisdiction": "A",
+        "members": ["Ann Lee", "Bo Diaz"],
+        "cards": [["A", "T1", "B1", 7, FIRST]],
+        "last_readings_seq": max(readings),
+    }
+    assert "Signed off by Ann Lee and Bo Diaz" in board.get(page).text

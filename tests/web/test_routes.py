@@ -39,6 +39,7 @@ EXPECTED: dict[tuple[str, str], set[Role]] = {
     ("GET", "/audits/{audit}/board/ballots/{ticket}"): {"board"},
     ("POST", "/audits/{audit}/board/ballots/{ticket}"): {"board"},
     ("GET", "/audits/{audit}/board/sign-off"): {"board"},
+    ("POST", "/audits/{audit}/board/sign-off"): {"board"},
     ("GET", "/audits/{audit}/jurisdictions/{jurisdiction}/files"): {"admin", "manager"},
     ("POST", "/audits/{audit}/jurisdictions/{jurisdiction}/files/manifest"): {"admin", "manager"},
     ("POST", "/audits/{audit}/jurisdictions/{jurisdiction}/files/cvrs"): {"admin", "manager"},
@@ -181,7 +182,7 @@ def test_route_role_matrix(world: World) -> None:
                     assert response.status_code == (303 if method == "GET" else 401)
                 else:
                     assert response.status_code == 403
-    assert len(outcomes) == len(EXPECTED) * len(VISITORS) == 228
+    assert len(outcomes) == len(EXPECTED) * len(VISITORS) == 234
     # Every non-public route refuses somebody, and anonymous visitors always.
     for (method, path), roles in ROUTES.items():
         if "public" not in roles:

@@ -46,6 +46,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "account.created",
     "board.created",
     "board.joined",
+    "board.signed_off",
 )
 
 

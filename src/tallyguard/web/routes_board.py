@@ -11,6 +11,7 @@ idempotent: submitting the same interpretation twice records it once.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
@@ -33,7 +34,9 @@ from tallyguard.audit.workflow.result import Draw
 from tallyguard.audit.workflow.state import rounds_of, status
 from tallyguard.errors import InputError
 from tallyguard.io.readings import interpretation_text
-from tallyguard.store.models import Audit, Batch, Contest, Interpretation, Jurisdiction
+from tallyguard.store.accounts import AuditBoard
+from tallyguard.store.events import append_event
+from tallyguard.store.models import Audit, Batch, Contest, Event, Interpretation, Jurisdiction
 from tallyguard.web.render import part, render
 from tallyguard.web.security import Principal, route, signed_in, web_config
 from tallyguard.web.views import audit_or_404
@@ -397,18 +400,107 @@ def recorded_by(
     return [{"draw": d, "readings": found[_key(d)]} for d in listed.cards if _key(d) in found]
 
 
-@route(router, "GET", "/audits/{audit}/board/sign-off", ["board"])
-def sign_off(request: Request, audit: str) -> Response:
-    """Everything this board recorded in the open round, for its members to review."""
+def _board_row(session: Session, audit: Audit, principal: Principal) -> AuditBoard:
+    return session.scalars(
+        select(AuditBoard).where(AuditBoard.audit_id == audit.id, AuditBoard.name == principal.name)
+    ).one()
+
+
+def signed_offs(session: Session, audit: Audit, principal: Principal, round_: int) -> list[Any]:
+    """This board's sign-offs of ``round_`` (payloads), oldest first."""
+    rows = session.scalars(
+        select(Event)
+        .where(
+            Event.audit_id == audit.id,
+            Event.type == "board.signed_off",
+            Event.actor == principal.actor,
+        )
+        .order_by(Event.seq)
+    )
+    payloads = [{**json.loads(row.payload), "created": row.created} for row in rows]
+    return [p for p in payloads if p.get("round") == round_]
+
+
+def _sign_off_page(
+    request: Request, audit: str, error: str | None = None, status_code: int = 200
+) -> Response:
     config = web_config(request)
     principal = signed_in(request)
     with config.store.transaction() as session:
         row = audit_or_404(session, audit)
         listed = board_list(session, row, principal)
         reviewed = recorded_by(session, row, principal.name, listed)
+        signed = [] if listed.round is None else signed_offs(session, row, principal, listed.round)
         name = row.name
     return render(
         request,
         "board_signoff.html",
-        {"audit": name, "listed": listed, "reviewed": reviewed, "error": listed.problem},
+        {
+            "audit": name,
+            "listed": listed,
+            "reviewed": reviewed,
+            "signed": signed,
+            "error": error or listed.problem,
+        },
+        status_code=status_code,
     )
+
+
+@route(router, "GET", "/audits/{audit}/board/sign-off", ["board"])
+def sign_off(request: Request, audit: str) -> Response:
+    """Everything this board recorded in the open round, for its members to review."""
+    return _sign_off_page(request, audit)
+
+
+def _sign(session: Session, row: Audit, principal: Principal, typed: list[str]) -> str | None:
+    """Append the board's sign-off of the open round; the reason when it cannot."""
+    listed = board_list(session, row, principal)
+    if listed.round is None:
+        return "No round is open, so there is nothing to sign off."
+    board = _board_row(session, row, principal)
+    members = sorted(m.casefold() for m in (board.member_1, board.member_2))
+    if sorted(t.casefold() for t in typed) != members:
+        return "Both members type their own names, as the board was registered with them."
+    reviewed = recorded_by(session, row, principal.name, listed)
+    last = session.scalar(
+        select(func.max(Event.seq)).where(
+            Event.audit_id == row.id,
+            Event.type == "readings.recorded",
+            Event.actor == principal.actor,
+        )
+    )
+    cards = [
+        [d.jurisdiction, d.tabulator, d.batch_name, d.position, d.ticket]
+        for d in (item["draw"] for item in reviewed)
+    ]
+    payload = {
+        "round": listed.round,
+        "board": principal.name,
+        "jurisdiction": principal.jurisdiction,
+        "members": [board.member_1, board.member_2],
+        "cards": cards,
+        "last_readings_seq": last,
+    }
+    append_event(session, row.id, "board.signed_off", payload, principal.actor)
+    return None
+
+
+@route(router, "POST", "/audits/{audit}/board/sign-off", ["board"])
+def sign_off_submit(
+    request: Request, audit: str, form: Annotated[FormData, Depends(submitted_form)]
+) -> Response:
+    """Both members type their names: the board's review of the round goes into the log.
+
+    The event lists every card the board recorded in the round and the number of its
+    last ``readings.recorded`` event, so a later correction shows as made after it.
+    """
+    config = web_config(request)
+    principal = signed_in(request)
+    typed = [str(form.get(f"member_{i}", "")).strip() for i in (1, 2)]
+    with config.store.transaction() as session:
+        row = audit_or_404(session, audit)
+        name = row.name
+        error = _sign(session, row, principal, typed)
+    if error is not None:
+        return _sign_off_page(request, audit, error, 400)
+    return RedirectResponse(f"/audits/{part(name)}/board/sign-off", status_code=303)
