@@ -8,6 +8,8 @@ A, the jurisdiction of "Board 1", and 4 in B.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 from pathlib import Path
@@ -323,3 +325,17 @@ def test_sign_off_records_the_boards_review(sampling: World) -> None:
         "last_readings_seq": max(readings),
     }
     assert "Signed off by Ann Lee and Bo Diaz" in board.get(page).text
+
+
+def test_the_retrieval_list_of_a_jurisdiction(sampling: World) -> None:
+    url = "/audits/X/jurisdictions/A/retrieval.csv"
+    response = sampling.session_for("manager:A").get(url)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    assert 'filename="retrieval-round-1-A.csv"' in response.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert [row["ticket"] for row in rows] == [ticket for *_, ticket in A_CARDS]
+    assert {row["jurisdiction"] for row in rows} == {"A"}
+    assert {row["round"] for row in rows} == {"1"}
+    # the other jurisdiction's manager may not read it
+    assert sampling.session_for("manager:B").get(url).status_code == 403

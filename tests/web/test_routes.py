@@ -35,6 +35,7 @@ EXPECTED: dict[tuple[str, str], set[Role]] = {
     ("GET", "/audits/{audit}/jurisdictions/{jurisdiction}"): {"admin", "manager"},
     ("POST", "/audits/{audit}/jurisdictions/{jurisdiction}/boards"): {"admin", "manager"},
     ("GET", "/audits/{audit}/board"): {"board"},
+    ("GET", "/audits/{audit}/jurisdictions/{jurisdiction}/retrieval.csv"): {"admin", "manager"},
     ("GET", "/audits/{audit}/board/ballots"): {"board"},
     ("GET", "/audits/{audit}/board/ballots/{ticket}"): {"board"},
     ("POST", "/audits/{audit}/board/ballots/{ticket}"): {"board"},
@@ -182,7 +183,7 @@ def test_route_role_matrix(world: World) -> None:
                     assert response.status_code == (303 if method == "GET" else 401)
                 else:
                     assert response.status_code == 403
-    assert len(outcomes) == len(EXPECTED) * len(VISITORS) == 234
+    assert len(outcomes) == len(EXPECTED) * len(VISITORS) == 240
     # Every non-public route refuses somebody, and anonymous visitors always.
     for (method, path), roles in ROUTES.items():
         if "public" not in roles:

@@ -29,6 +29,7 @@ from tallyguard.audit.workflow.boards import (
     record_card_with_retry,
     stored_card,
 )
+from tallyguard.audit.workflow.export import draws_csv
 from tallyguard.audit.workflow.inputs import RESULTS, CardKey, ReadingResult
 from tallyguard.audit.workflow.result import Draw
 from tallyguard.audit.workflow.state import rounds_of, status
@@ -59,6 +60,8 @@ OUTCOME_TEXT = {
     "corrected": "corrected (the new interpretation replaced the stored one)",
     "unchanged": "already recorded exactly so; nothing changed",
 }
+#: Characters kept in a download's file name.
+_IDENT = re.compile(r"[^A-Za-z0-9_.-]+")
 #: The error fields of a card that belong next to one contest's inputs.
 CONTEST_FIELDS = ("result", "choices", "comment")
 
@@ -101,6 +104,12 @@ class BoardList:
 
 def board_list(session: Session, audit: Audit, principal: Principal) -> BoardList:
     """The sampled cards of the open round assigned to the board ``principal``."""
+    return round_cards(session, audit, principal.jurisdiction)
+
+
+def round_cards(session: Session, audit: Audit, place: str | None) -> BoardList:
+    """The open round's sampled cards of jurisdiction ``place`` (all when None), in
+    retrieval order: tabulator, batch, position."""
     rounds = rounds_of(session, audit)
     if audit.status != "sampling" or not rounds or rounds[-1].finished:
         return BoardList(None, ())
@@ -110,7 +119,6 @@ def board_list(session: Session, audit: Audit, principal: Principal) -> BoardLis
     except InputError as error:
         return BoardList(number, (), problem=str(error))
     drawn = [d for d in sample if d.round == number and d.position > 0]
-    place = principal.jurisdiction
     mine = sorted(
         (d for d in drawn if place is None or d.jurisdiction == place), key=_retrieval_order
     )
@@ -366,6 +374,28 @@ def record_ballot(
         return RedirectResponse(f"{_ballots_url(name)}?{query}", status_code=303)
     target = f"{_ballots_url(name)}/{part(following.ticket)}?{query}"
     return RedirectResponse(target, status_code=303)
+
+
+@route(
+    router,
+    "GET",
+    "/audits/{audit}/jurisdictions/{jurisdiction}/retrieval.csv",
+    ["admin", "manager"],
+)
+def retrieval_list(request: Request, audit: str, jurisdiction: str) -> Response:
+    """The open round's ballots of one jurisdiction to pull from storage, in retrieval order."""
+    config = web_config(request)
+    with config.store.transaction() as session:
+        row = audit_or_404(session, audit)
+        listed = round_cards(session, row, jurisdiction)
+    if listed.round is None:
+        raise HTTPException(status_code=404, detail="No round of this audit is open.")
+    filename = f"retrieval-round-{listed.round}-{_IDENT.sub('-', jurisdiction)}.csv"
+    return Response(
+        draws_csv(listed.cards),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 # --- the review -------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from __future__ import annotations
 import csv
 import io
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ from tallyguard.audit.workflow.files import (
     write_inputs,
 )
 from tallyguard.audit.workflow.inputs import AuditInputs
-from tallyguard.audit.workflow.result import AuditResult
+from tallyguard.audit.workflow.result import AuditResult, Draw
 from tallyguard.errors import Discrepancy, VerificationError
 from tallyguard.evidence import write_bundle
 from tallyguard.evidence.canonical import file_form
@@ -59,10 +59,15 @@ SAMPLE_COLUMNS = (
 
 
 def sample_csv(result: AuditResult) -> str:
+    return draws_csv(result.sample)
+
+
+def draws_csv(draws: Iterable[Draw]) -> str:
+    """Sampled cards as CSV (``SAMPLE_COLUMNS``), in the order given."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(SAMPLE_COLUMNS)
-    for d in result.sample:
+    for d in draws:
         writer.writerow(
             [
                 d.draw,
