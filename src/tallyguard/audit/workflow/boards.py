@@ -52,7 +52,7 @@ from sqlalchemy.orm import Session
 from tallyguard.audit.workflow.engine import round_of
 from tallyguard.audit.workflow.inputs import RESULTS, AuditInputs, CardKey, ReadingResult
 from tallyguard.audit.workflow.sample import draw_sample
-from tallyguard.audit.workflow.state import close_hint, find_audit, require_status
+from tallyguard.audit.workflow.state import close_hint, find_audit, read_manifest, require_status
 from tallyguard.errors import InputError
 from tallyguard.io.readings import interpretation_text
 from tallyguard.model.manifest import ManifestBatch
@@ -307,31 +307,7 @@ _samples_lock = threading.Lock()
 
 def _manifest(session: Session, audit: Audit) -> tuple[ManifestBatch, ...]:
     """The manifest in the sampler's order, as :func:`~.state.load_inputs` reads it."""
-    query = select(Jurisdiction.id, Jurisdiction.name).where(Jurisdiction.audit_id == audit.id)
-    names = dict(session.execute(query).all())
-    rows = list(
-        session.execute(
-            select(
-                Batch.jurisdiction_id,
-                Batch.ordinal,
-                Batch.tabulator,
-                Batch.batch_name,
-                Batch.num_ballots,
-                Batch.container,
-            ).where(Batch.audit_id == audit.id)
-        )
-    )
-    rows.sort(key=lambda b: (names[b.jurisdiction_id], b.ordinal))
-    return tuple(
-        ManifestBatch(
-            jurisdiction=names[b.jurisdiction_id],
-            batch_name=b.batch_name,
-            num_ballots=b.num_ballots,
-            container=b.container,
-            tabulator=b.tabulator or None,
-        )
-        for b in rows
-    )
+    return read_manifest(session, audit)[2]
 
 
 def _drawn(session: Session, audit: Audit, sizes: tuple[int, ...]) -> Mapping[CardKey, int]:

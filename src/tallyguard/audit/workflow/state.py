@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -130,19 +131,17 @@ def reported_contest(row: Contest) -> ReportedContest:
     return ReportedContest(contest, row.ballots, totals, tuple(row.winners))
 
 
-def load_inputs(session: Session, audit: Audit) -> AuditInputs:
-    """Everything the audit rests on, read from the store.
-
-    The CVRs of a comparison audit are a read-only mapping that reads the store
-    when a card is looked up (:class:`~tallyguard.audit.workflow.stored.StoredCvrs`),
-    not a dict of every card: the engine needs the sampled cards only.
-    """
+def read_manifest(
+    session: Session, audit: Audit
+) -> tuple[list[Any], dict[int, str], tuple[ManifestBatch, ...]]:
+    """The audit's batch rows in the sampler's order (jurisdiction name, then ordinal),
+    the jurisdiction names by id, and the manifest those rows make."""
     jurisdictions = {
         j.id: j.name
         for j in session.scalars(select(Jurisdiction).where(Jurisdiction.audit_id == audit.id))
     }
     # Rows, not ORM objects: a state's manifest has thousands of batches.
-    batch_rows = list(
+    rows = list(
         session.execute(
             select(
                 Batch.id,
@@ -155,11 +154,7 @@ def load_inputs(session: Session, audit: Audit) -> AuditInputs:
             ).where(Batch.audit_id == audit.id)
         )
     )
-    batch_rows.sort(key=lambda b: (jurisdictions[b.jurisdiction_id], b.ordinal))
-    keys = {
-        b.id: CardKey(jurisdictions[b.jurisdiction_id], b.tabulator, b.batch_name, 0)
-        for b in batch_rows
-    }
+    rows.sort(key=lambda b: (jurisdictions[b.jurisdiction_id], b.ordinal))
     batches = tuple(
         ManifestBatch(
             jurisdiction=jurisdictions[b.jurisdiction_id],
@@ -168,8 +163,23 @@ def load_inputs(session: Session, audit: Audit) -> AuditInputs:
             container=b.container,
             tabulator=b.tabulator or None,
         )
-        for b in batch_rows
+        for b in rows
     )
+    return rows, jurisdictions, batches
+
+
+def load_inputs(session: Session, audit: Audit) -> AuditInputs:
+    """Everything the audit rests on, read from the store.
+
+    The CVRs of a comparison audit are a read-only mapping that reads the store
+    when a card is looked up (:class:`~tallyguard.audit.workflow.stored.StoredCvrs`),
+    not a dict of every card: the engine needs the sampled cards only.
+    """
+    batch_rows, jurisdictions, batches = read_manifest(session, audit)
+    keys = {
+        b.id: CardKey(jurisdictions[b.jurisdiction_id], b.tabulator, b.batch_name, 0)
+        for b in batch_rows
+    }
     contest_rows = list(
         session.scalars(select(Contest).where(Contest.audit_id == audit.id).order_by(Contest.id))
     )
