@@ -22,6 +22,7 @@ from fastapi.testclient import TestClient
 from tallyguard.audit.workflow import service
 from tallyguard.store import accounts
 from tallyguard.store.db import Store
+from tallyguard.web import render
 from tallyguard.web.app import create_app
 from tallyguard.web.security import SESSION_COOKIE
 
@@ -30,6 +31,18 @@ ADMIN_PASSWORD = "correct horse battery staple"
 START = datetime(2026, 11, 4, 9, 0, tzinfo=UTC)
 SEED = "58209749445923078164"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+#: The attributes of a page's one script tag where htmx is installed: the hash is that of
+#: htmx.org 2.0.11's htmx.min.js, the version package-lock.json pins.
+HTMX_TAG = (
+    ' src="/static/vendor/htmx.min.js" integrity='
+    '"sha384-2OatzQy1H+Zd/IIrjr1TcuDGqLXeHhbooAyJY1KdQMKnr4LZ22k31GBLdYKHmVjg" defer'
+)
+
+
+def assert_only_htmx(page: str) -> None:
+    """No inline script: at most htmx, from this server, pinned by its hash."""
+    scripts = re.findall(r"<script\b([^>]*)>(.*?)</script>", page, re.S)
+    assert scripts == ([(HTMX_TAG, "")] if render.HTMX.is_file() else [])
 
 
 class Clock:

@@ -1,6 +1,6 @@
 """The web app served over real HTTP on loopback, for tests that drive a browser.
 
-:func:`live_server` starts uvicorn with ``create_app(db_url, secure_cookies=False)``
+:func:`live_server` starts uvicorn with ``create_app(db_url, secure_cookies=False, ...)``
 in a background thread on ``127.0.0.1`` and a free port, waits until the app
 answers, yields its base URL and stops the server afterwards. The server runs in
 the test's own process, so a ``monkeypatch`` of the app's modules applies to it.
@@ -15,6 +15,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import uvicorn
 
@@ -33,14 +34,16 @@ def _answers(url: str) -> bool:
 
 
 @contextmanager
-def live_server(db_url: str) -> Iterator[str]:
+def live_server(db_url: str, **options: Any) -> Iterator[str]:
     """Serve the app over the store at ``db_url``; yields ``http://127.0.0.1:<port>``.
+
+    ``options`` go to :func:`tallyguard.web.app.create_app`.
 
     The listening socket is bound before the server starts (port 0, so the
     system picks a free port), which leaves no window for another process to
     take the port. Cookies are not ``Secure``: the server speaks plain HTTP.
     """
-    app = create_app(db_url, secure_cookies=False)
+    app = create_app(db_url, secure_cookies=False, **options)
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))

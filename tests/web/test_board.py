@@ -22,7 +22,7 @@ from tallyguard.audit.workflow import service
 from tallyguard.store.models import Audit, Event, Interpretation
 from tallyguard.web import routes_board
 from tallyguard.web.security import ROUTES
-from tests.web.conftest import SEED, World, csrf_of
+from tests.web.conftest import SEED, World, assert_only_htmx, csrf_of
 
 LIST = "/audits/X/board/ballots"
 #: Board 1's cards of round 1 in retrieval order: (tabulator, batch, position, ticket).
@@ -160,7 +160,7 @@ def test_the_form_labels_every_input(sampling: World) -> None:
     assert "<legend>Council (vote for up to 2)</legend>" in page.text
     assert 'id="c0-result-vote" name="c0-result" value="vote" checked' in page.text
     for text in (page.text, sampling.session_for("board:X").get(LIST).text):
-        assert "<script" not in text
+        assert_only_htmx(text)
         assert "<style" not in text
         assert " style=" not in text
 

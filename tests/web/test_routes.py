@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from tallyguard.store.models import Event
 from tallyguard.web.app import CSP
 from tallyguard.web.security import CSRF_COOKIE, ROUTES, Role
-from tests.web.conftest import CSRF, World, csrf_of
+from tests.web.conftest import CSRF, World, assert_only_htmx, csrf_of
 
 #: What each route must allow, written out by hand: a change to a route's roles must
 #: change this table too.
@@ -63,6 +63,7 @@ EXPECTED: dict[tuple[str, str], set[Role]] = {
     ("GET", "/admin/audits/{audit}/bundle.zip"): {"admin"},
     ("GET", "/public"): {"public"},
     ("GET", "/public/{audit}"): {"public"},
+    ("GET", "/public/{audit}/status"): {"public"},
 }
 
 
@@ -183,7 +184,7 @@ def test_route_role_matrix(world: World) -> None:
                     assert response.status_code == (303 if method == "GET" else 401)
                 else:
                     assert response.status_code == 403
-    assert len(outcomes) == len(EXPECTED) * len(VISITORS) == 240
+    assert len(outcomes) == len(EXPECTED) * len(VISITORS) == 246
     # Every non-public route refuses somebody, and anonymous visitors always.
     for (method, path), roles in ROUTES.items():
         if "public" not in roles:
@@ -264,7 +265,7 @@ def test_pages_have_no_inline_script_or_style(world: World) -> None:
     client = world.session_for("admin")
     for path in ("/admin", "/admin/audits/X", "/audits/X/jurisdictions/A", "/public/X", "/login"):
         text = client.get(path).text
-        assert "<script" not in text
+        assert_only_htmx(text)
         assert "<style" not in text
         assert " style=" not in text
         assert " on" + "click=" not in text

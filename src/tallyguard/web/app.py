@@ -86,6 +86,7 @@ def create_app(
     now: Callable[[], datetime] | None = None,
     lockout_failures: int = accounts.MAX_FAILURES,
     lockout_minutes: int = 15,
+    poll_seconds: int = 10,
 ) -> FastAPI:
     """Create the web app over the store at ``db_url`` (its schema migrated on open).
 
@@ -99,6 +100,7 @@ def create_app(
         now: The clock (aware UTC datetimes); tests move it.
         lockout_failures: Wrong passwords in a row that lock an account.
         lockout_minutes: How long a locked account stays locked.
+        poll_seconds: How often an open page refreshes its audit's status (with htmx).
 
     Raises:
         InputError: The store cannot be opened.
@@ -113,6 +115,7 @@ def create_app(
         lockout=timedelta(minutes=lockout_minutes),
         now=now or _utc_now,
         secret=secrets.token_bytes(32),
+        poll_seconds=poll_seconds,
     )
 
     @asynccontextmanager

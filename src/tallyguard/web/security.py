@@ -15,6 +15,9 @@ that :func:`route` attaches to each route
 4. refuses a signed-in role the route does not allow (403);
 5. keeps managers and boards in their scope (403): a path's ``{audit}`` must be
    their audit and a path's ``{jurisdiction}`` a manager's own jurisdiction.
+
+A *passive* public route (what pages poll for live figures) reads no session at
+all, so that a page left open does not keep its session alive past the idle limit.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal, TypeVar
 
@@ -66,6 +69,9 @@ class WebConfig:
     lockout: timedelta
     now: Callable[[], datetime]
     secret: bytes  # signs the anonymous CSRF token; new at each start
+    poll_seconds: int = 10  # how often open pages refresh an audit's status (with htmx)
+    #: Rendered status sections by (audit, event count, log head); see routes_public.
+    status_sections: dict[tuple[str, int, str | None], str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -188,12 +194,13 @@ def in_scope(principal: Principal, params: dict[str, Any]) -> bool:
 class Guard:
     """The dependency :func:`route` puts on every route (see the module docstring)."""
 
-    def __init__(self, roles: frozenset[Role]) -> None:
+    def __init__(self, roles: frozenset[Role], *, passive: bool = False) -> None:
         self.roles = roles
+        self.passive = passive
 
     async def __call__(self, request: Request) -> None:
         config = web_config(request)
-        token = request.cookies.get(SESSION_COOKIE)
+        token = None if self.passive else request.cookies.get(SESSION_COOKIE)
         principal = await run_in_threadpool(load_principal, config, token) if token else None
         request.state.principal = principal
         unsafe = request.method in _UNSAFE
@@ -217,17 +224,23 @@ class Guard:
             raise HTTPException(status_code=403, detail="Your account may not open this page.")
 
 
-def route(router: APIRouter, method: str, path: str, roles: Iterable[Role]) -> Callable[[F], F]:
+def route(
+    router: APIRouter, method: str, path: str, roles: Iterable[Role], *, passive: bool = False
+) -> Callable[[F], F]:
     """Declare a route with the roles it allows, and put the guard in front of it.
+
+    A ``passive`` route must be a public GET: it ignores the session cookie.
 
     Raises:
         ValueError: The route is declared twice, names no role or an unknown one,
-            or mixes ``public`` with other roles.
+            mixes ``public`` with other roles, or is passive but not a public GET.
     """
     allowed = frozenset(roles)
     unknown = allowed - set(ROLES)
     if not allowed or unknown or ("public" in allowed and len(allowed) > 1):
         raise ValueError(f"{method} {path}: roles must be 'public' alone or signed-in roles")
+    if passive and (method != "GET" or allowed != {"public"}):
+        raise ValueError(f"{method} {path}: only a public GET can be passive")
     key = (method, path)
     if key in ROUTES:
         raise ValueError(f"{method} {path} is declared twice")
@@ -238,7 +251,7 @@ def route(router: APIRouter, method: str, path: str, roles: Iterable[Role]) -> C
             path,
             endpoint,
             methods=[method],
-            dependencies=[Depends(Guard(allowed))],
+            dependencies=[Depends(Guard(allowed, passive=passive))],
             response_class=HTMLResponse,
             name=endpoint.__name__,
         )

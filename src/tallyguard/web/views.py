@@ -56,6 +56,15 @@ class AuditView:
     files: list[dict[str, Any]] = field(default_factory=list)  # role, file, sha256
 
 
+def log_head(session: Session, audit: Audit) -> tuple[int, str | None]:
+    """How many events the audit's log holds, and the hash of the last one."""
+    count = session.scalar(select(func.count()).where(Event.audit_id == audit.id)) or 0
+    head = session.scalars(
+        select(Event.hash).where(Event.audit_id == audit.id).order_by(Event.seq.desc()).limit(1)
+    ).first()
+    return count, head
+
+
 def audit_view(session: Session, audit: Audit) -> AuditView:
     """The settings, status, event-log head and input digests of an audit."""
     try:
@@ -63,10 +72,7 @@ def audit_view(session: Session, audit: Audit) -> AuditView:
         problem = None
     except InputError as error:
         result, problem = None, str(error)
-    count = session.scalar(select(func.count()).where(Event.audit_id == audit.id)) or 0
-    head = session.scalars(
-        select(Event.hash).where(Event.audit_id == audit.id).order_by(Event.seq.desc()).limit(1)
-    ).first()
+    count, head = log_head(session, audit)
     seeded = session.scalars(
         select(Event.payload).where(Event.audit_id == audit.id, Event.type == "seed.set").limit(1)
     ).first()
