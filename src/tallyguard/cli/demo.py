@@ -14,6 +14,8 @@ from tallyguard.audit.risk import COMPARISON_METHODS
 from tallyguard.cli.demo_audits import run_audit_demos
 from tallyguard.cli.demo_forensics import run_forensics_demo
 from tallyguard.cli.demo_rolls import run_rolls_demo
+from tallyguard.cli.demo_web import STEPS as WEB_STEPS
+from tallyguard.cli.demo_web import run_web_demo, show_web_demo
 from tallyguard.cli.output import emit_json, stdout, steps
 from tallyguard.cli.simulate import show_summary
 from tallyguard.evidence import verify_bundle
@@ -82,6 +84,8 @@ def demo(
         forensics = run_forensics_demo(out / "forensics", step)
     with steps("demo: voter roll", 2, enabled=not json_out) as step:
         rolls = run_rolls_demo(out / "rolls", step)
+    with steps("demo: web app", WEB_STEPS, enabled=not json_out) as step:
+        web = run_web_demo(out / "web", step)
     if json_out:
         emit_json(
             {
@@ -92,6 +96,7 @@ def demo(
                 "audits": audits,
                 "forensics": forensics,
                 "rolls": rolls,
+                "web": web,
             }
         )
         return
@@ -117,6 +122,7 @@ def demo(
     show_audits(audits, out / "audits")
     show_forensics(forensics)
     show_rolls(rolls)
+    show_web_demo(web)
 
 
 def show_audits(audits: list[dict[str, Any]], folder: Path) -> None:
