@@ -64,6 +64,8 @@ EXPECTED: dict[tuple[str, str], set[Role]] = {
     ("GET", "/public"): {"public"},
     ("GET", "/public/{audit}"): {"public"},
     ("GET", "/public/{audit}/status"): {"public"},
+    ("GET", "/audits/{audit}/jurisdictions/{jurisdiction}/labels.pdf"): {"admin", "manager"},
+    ("GET", "/admin/audits/{audit}/report.pdf"): {"admin"},
 }
 
 
@@ -184,7 +186,7 @@ def test_route_role_matrix(world: World) -> None:
                     assert response.status_code == (303 if method == "GET" else 401)
                 else:
                     assert response.status_code == 403
-    assert len(outcomes) == len(EXPECTED) * len(VISITORS) == 246
+    assert len(outcomes) == len(EXPECTED) * len(VISITORS) == 258
     # Every non-public route refuses somebody, and anonymous visitors always.
     for (method, path), roles in ROUTES.items():
         if "public" not in roles:

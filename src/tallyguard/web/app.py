@@ -29,6 +29,7 @@ from tallyguard.web import (
     routes_auth,
     routes_board,
     routes_files,
+    routes_print,
     routes_public,
     routes_rounds,
 )
@@ -134,7 +135,7 @@ def create_app(
     app.state.web = config
     routers = (
         routes_auth, routes_admin, routes_audit, routes_files, routes_rounds, routes_board,
-        routes_public,
+        routes_print, routes_public,
     )  # fmt: skip
     for module in routers:
         app.include_router(module.router)
