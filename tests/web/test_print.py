@@ -22,7 +22,9 @@ from pathlib import Path
 import pytest
 
 from tallyguard.audit.workflow import service
+from tallyguard.audit.workflow.inputs import CardKey
 from tallyguard.audit.workflow.result import Draw
+from tallyguard.audit.workflow.sample import SampledDraw
 from tallyguard.errors import TallyguardError
 from tallyguard.report.audit_html import format_risk
 from tallyguard.report.pdf import audit_report_pdf
@@ -374,10 +376,12 @@ def test_labels_without_an_open_round_are_404(world: World) -> None:
 def test_a_label_shows_the_imprinted_id_and_fits_long_names() -> None:
     tabulator, batch = "ICP-2 Central Count Tabulator 14", "Mail batch 2026-11-04-0031"
     cards = (
-        Draw(3, 1, "0.012345678901234567", "North", "T7", "B12", 41, None, "7-12-0041", False, {}),
-        Draw(1, 1, "0.002345678901234567", "North", "T7", "B12", 9, "Cage 4", None, False, {}),
-        Draw(2, 1, "0.112345678901234567", "North", tabulator, batch, 7, "Cage 4 / Shelf 12",
-             "7-12-0041-33", False, {}),
+        SampledDraw(3, "0.012345678901234567", CardKey("North", "T7", "B12", 41), None,
+                    "7-12-0041"),
+        SampledDraw(1, "0.002345678901234567", CardKey("North", "T7", "B12", 9), "Cage 4",
+                    None),
+        SampledDraw(2, "0.112345678901234567", CardKey("North", tabulator, batch, 7),
+                    "Cage 4 / Shelf 12", "7-12-0041-33"),
     )  # fmt: skip
     html = routes_print.labels_html("County 2026", "North", BoardList(2, cards))
     [page] = read_pdf(audit_report_pdf(html))

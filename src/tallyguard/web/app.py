@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
@@ -19,7 +19,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tallyguard.store import accounts
 from tallyguard.store.db import Store
@@ -57,13 +59,36 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def _headers(path: str) -> dict[str, str]:
+    """The security headers of a response to ``path``: pages are never cached."""
+    if path.startswith("/static/"):
+        return SECURITY_HEADERS
+    return {**SECURITY_HEADERS, "Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
 def _secure(response: Response, path: str) -> Response:
-    for name, value in SECURITY_HEADERS.items():
-        response.headers[name] = value
-    if not path.startswith("/static/"):
-        response.headers["Cache-Control"] = "no-store"
-        response.headers["Pragma"] = "no-cache"
+    response.headers.update(_headers(path))
     return response
+
+
+class SecurityHeaders:
+    """Sets :func:`_headers` on every response (plain ASGI: no task per request)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = _headers(scope["path"])
+
+        async def send_secured(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message).update(headers)
+            await send(message)
+
+        await self.app(scope, receive, send_secured)
 
 
 def _plain_error(status_code: int, message: str) -> HTMLResponse:
@@ -141,11 +166,7 @@ def create_app(
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
-    @app.middleware("http")
-    async def security_headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        return _secure(await call_next(request), request.url.path)
+    app.add_middleware(SecurityHeaders)
 
     @app.exception_handler(LoginRequiredError)
     async def login_required(request: Request, error: LoginRequiredError) -> Response:

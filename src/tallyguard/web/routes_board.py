@@ -11,6 +11,7 @@ idempotent: submitting the same interpretation twice records it once.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Sequence
@@ -32,7 +33,8 @@ from tallyguard.audit.workflow.boards import (
 from tallyguard.audit.workflow.export import draws_csv
 from tallyguard.audit.workflow.inputs import RESULTS, CardKey, ReadingResult
 from tallyguard.audit.workflow.result import Draw
-from tallyguard.audit.workflow.state import rounds_of, status
+from tallyguard.audit.workflow.retrieval import RoundCards, open_round_cards
+from tallyguard.audit.workflow.state import rounds_of
 from tallyguard.errors import InputError
 from tallyguard.io.readings import interpretation_text
 from tallyguard.store.accounts import AuditBoard
@@ -66,40 +68,15 @@ _IDENT = re.compile(r"[^A-Za-z0-9_.-]+")
 CONTEST_FIELDS = ("result", "choices", "comment")
 
 
-def _natural(text: str) -> tuple[tuple[int, int | str], ...]:
-    """A sort key that puts ``B2`` before ``B10``."""
-    return tuple(
-        (0, int(piece)) if piece.isdigit() else (1, piece.casefold())
-        for piece in re.split(r"(\d+)", text)
-        if piece
-    )
-
-
-def _retrieval_order(draw: Draw) -> tuple[Any, ...]:
-    return (
-        _natural(draw.jurisdiction),
-        _natural(draw.tabulator),
-        _natural(draw.batch_name),
-        draw.position,
-    )
-
-
 def _key(draw: Draw) -> CardKey:
     return CardKey(draw.jurisdiction, draw.tabulator, draw.batch_name, draw.position)
 
 
 @dataclass(frozen=True)
-class BoardList:
+class BoardList(RoundCards):
     """The open round's cards of one board, in retrieval order."""
 
-    round: int | None  # the open round, or None when no round is open
-    cards: tuple[Draw, ...]
-    others: frozenset[str] = frozenset()  # tickets of the round in other jurisdictions
     problem: str | None = None  # why the sample could not be read
-
-    @property
-    def recorded(self) -> int:
-        return sum(1 for d in self.cards if d.audited)
 
 
 def board_list(session: Session, audit: Audit, principal: Principal) -> BoardList:
@@ -110,26 +87,18 @@ def board_list(session: Session, audit: Audit, principal: Principal) -> BoardLis
 def round_cards(session: Session, audit: Audit, place: str | None) -> BoardList:
     """The open round's sampled cards of jurisdiction ``place`` (all when None), in
     retrieval order: tabulator, batch, position."""
-    rounds = rounds_of(session, audit)
-    if audit.status != "sampling" or not rounds or rounds[-1].finished:
-        return BoardList(None, ())
-    number = rounds[-1].number
     try:
-        sample = status(session, audit).sample
+        found = open_round_cards(session, audit, place)
     except InputError as error:
-        return BoardList(number, (), problem=str(error))
-    drawn = [d for d in sample if d.round == number and d.position > 0]
-    mine = sorted(
-        (d for d in drawn if place is None or d.jurisdiction == place), key=_retrieval_order
-    )
-    others = frozenset(d.ticket for d in drawn if place is not None and d.jurisdiction != place)
-    return BoardList(number, tuple(mine), others)
+        number = rounds_of(session, audit)[-1].number
+        return BoardList(number, problem=str(error))
+    return BoardList(found.round, found.draws, found.audited, found.others, found.tickets)
 
 
 def _find(listed: BoardList, ticket: str) -> Draw:
-    found = next((d for d in listed.cards if d.ticket == ticket), None)
-    if found is not None:
-        return found
+    index = listed.index(ticket)
+    if index is not None:
+        return listed.card(index)
     if ticket in listed.others:
         raise HTTPException(
             status_code=403,
@@ -140,14 +109,6 @@ def _find(listed: BoardList, ticket: str) -> Draw:
     raise HTTPException(
         status_code=404, detail=f"Ballot {ticket} is not on this board's list for the round."
     )
-
-
-def _next_unrecorded(listed: BoardList, after: str) -> Draw | None:
-    """The first unrecorded card after ``after`` in retrieval order, wrapping around."""
-    tickets = [d.ticket for d in listed.cards]
-    start = tickets.index(after) + 1 if after in tickets else 0
-    ordered = list(listed.cards[start:]) + list(listed.cards[:start])
-    return next((d for d in ordered if not d.audited and d.ticket != after), None)
 
 
 def _ballots_url(audit: str) -> str:
@@ -184,7 +145,7 @@ def _saved(request: Request, listed: BoardList) -> dict[str, str] | None:
     outcome = request.query_params.get("outcome")
     if ticket is None or outcome not in OUTCOME_TEXT:
         return None
-    if not any(d.ticket == ticket for d in listed.cards):
+    if listed.index(ticket) is None:
         return None
     return {"ticket": ticket, "text": OUTCOME_TEXT[outcome]}
 
@@ -229,7 +190,7 @@ def _card_page(
     error: str | None = None,
     status_code: int = 200,
 ) -> Response:
-    position = [d.ticket for d in listed.cards].index(draw.ticket) + 1
+    position = (listed.index(draw.ticket) or 0) + 1
     return render(
         request,
         "board_ballot.html",
@@ -366,10 +327,11 @@ def record_ballot(
         shown = _place_error(error, forms)
         message = shown or "The ballot was not recorded: correct the contests marked below."
         return _card_page(request, name, draw, listed, forms, error=message, status_code=400)
-    with config.store.transaction() as session:
-        listed = board_list(session, audit_or_404(session, name), principal)
+    # The list as read before recording, with this card now recorded: cards other boards
+    # recorded meanwhile show as recorded when the board reaches them.
+    listed = dataclasses.replace(listed, audited=listed.audited | {_key(draw)})
     query = urlencode({"saved": draw.ticket, "outcome": done.outcome})
-    following = _next_unrecorded(listed, draw.ticket)
+    following = listed.next_unrecorded(draw.ticket)
     if following is None:
         return RedirectResponse(f"{_ballots_url(name)}?{query}", status_code=303)
     target = f"{_ballots_url(name)}/{part(following.ticket)}?{query}"

@@ -37,9 +37,7 @@ the board, the card and the outcome.
 from __future__ import annotations
 
 import random
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -49,13 +47,11 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session
 
-from tallyguard.audit.workflow.engine import round_of
-from tallyguard.audit.workflow.inputs import RESULTS, AuditInputs, CardKey, ReadingResult
-from tallyguard.audit.workflow.sample import draw_sample
-from tallyguard.audit.workflow.state import close_hint, find_audit, read_manifest, require_status
+from tallyguard.audit.workflow.inputs import RESULTS, CardKey, ReadingResult
+from tallyguard.audit.workflow.retrieval import sample_of
+from tallyguard.audit.workflow.state import close_hint, find_audit, require_status
 from tallyguard.errors import InputError
 from tallyguard.io.readings import interpretation_text
-from tallyguard.model.manifest import ManifestBatch
 from tallyguard.store.db import FIELD as DB_FIELD
 from tallyguard.store.db import Store
 from tallyguard.store.events import append_event, lock_audit
@@ -63,7 +59,6 @@ from tallyguard.store.models import (
     Audit,
     Batch,
     Contest,
-    Event,
     Interpretation,
     Jurisdiction,
     Round,
@@ -79,8 +74,6 @@ BACKOFF_CAP_S = 0.25
 #: PostgreSQL SQLSTATEs a fresh transaction may resolve: serialization_failure,
 #: deadlock_detected, lock_not_available, unique_violation.
 _RETRY_SQLSTATES = frozenset({"40001", "40P01", "55P03", "23505"})
-#: Samples kept in memory (each maps the sampled cards to their round).
-_CACHE_SIZE = 16
 
 
 @dataclass(frozen=True)
@@ -299,57 +292,6 @@ def _label(card: CardKey) -> str:
     return f"{card.jurisdiction}, batch {batch}, position {card.position}"
 
 
-# --- the sample -------------------------------------------------------------------------
-
-_samples: OrderedDict[tuple[str, tuple[int, ...]], dict[CardKey, int]] = OrderedDict()
-_samples_lock = threading.Lock()
-
-
-def _manifest(session: Session, audit: Audit) -> tuple[ManifestBatch, ...]:
-    """The manifest in the sampler's order, as :func:`~.state.load_inputs` reads it."""
-    return read_manifest(session, audit)[2]
-
-
-def _drawn(session: Session, audit: Audit, sizes: tuple[int, ...]) -> Mapping[CardKey, int]:
-    """Every sampled card -> the round that drew it.
-
-    The sample depends only on the manifest, the seed and the round sizes, all
-    frozen once the seed is set, so it is drawn once per process and round and
-    kept, keyed by the hash of the audit's ``seed.set`` event (which chains
-    everything the audit held when its seed was set) and the round sizes.
-    """
-    anchor = session.scalars(
-        select(Event.hash)
-        .where(Event.audit_id == audit.id, Event.type == "seed.set")
-        .order_by(Event.seq)
-        .limit(1)
-    ).one_or_none()
-    key = (anchor or "", sizes)
-    if anchor is not None:
-        with _samples_lock:
-            cached = _samples.get(key)
-            if cached is not None:
-                _samples.move_to_end(key)
-                return cached
-    inputs = AuditInputs(
-        name=audit.name,
-        election=audit.election,
-        kind=audit.kind,  # type: ignore[arg-type]
-        risk_limit=audit.risk_limit,
-        method=audit.method,
-        seed=audit.seed,
-        batches=_manifest(session, audit),
-        contests=(),
-    )
-    drawn = {d.card: round_of(sizes, d.draw) for d in draw_sample(inputs, sizes[-1])}
-    if anchor is not None:
-        with _samples_lock:
-            _samples[key] = drawn
-            while len(_samples) > _CACHE_SIZE:
-                _samples.popitem(last=False)
-    return drawn
-
-
 # --- recording --------------------------------------------------------------------------
 
 
@@ -419,7 +361,7 @@ def record_card(
             fix="start one: tallyguard audit draw --size N.",
         )
     current = rounds[-1].number
-    drawn = _drawn(session, locked, tuple(r.sample_size for r in rounds)).get(card)
+    drawn = sample_of(session, locked, tuple(r.sample_size for r in rounds)).rounds.get(card)
     if drawn is None:
         raise InputError(
             f"{_label(card)} is not in the sample.",
