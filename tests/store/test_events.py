@@ -41,6 +41,9 @@ def test_event_types_are_the_documented_ones() -> None:
         "board.created",
         "board.joined",
         "board.signed_off",
+        "account.password_changed",
+        "account.password_reset",
+        "board.link_reissued",
     )  # fmt: skip
 
 

@@ -147,9 +147,10 @@ def build_world(url: str) -> Iterator[World]:
             for place in places:
                 service.add_jurisdiction(session, audit, place, "setup")
                 email = f"{place.lower()}@example.org"
-                _, password = accounts.create_manager(
+                user, password = accounts.create_manager(
                     session, audit, place, email, "setup", clock()
                 )
+                user.must_change_password = False  # as if chosen at the first sign-in
                 world.managers[place] = email
                 world.passwords[email] = password
             board_name = "Board 1" if audit_name == "X" else "Board 9"

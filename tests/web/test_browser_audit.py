@@ -350,9 +350,9 @@ def test_a_two_round_audit_in_chromium(
                 assert len(passwords[place]) >= 12
                 link(admin, f"Back to {AUDIT}")
             rows = page.locator("section[aria-labelledby=jurisdictions-heading] tbody tr")
-            assert rows.all_inner_texts() == [f"{p}\t{p.lower()}@example.org\t" for p in PLACES], (
-                rows.all_inner_texts()
-            )
+            assert rows.all_inner_texts() == [
+                f"{p}\t{p.lower()}@example.org New temporary password\t" for p in PLACES
+            ], rows.all_inner_texts()
 
             # Each manager uploads their files and creates an audit board.
             joins: dict[str, tuple[str, str]] = {}
@@ -361,6 +361,20 @@ def test_a_two_round_audit_in_chromium(
                 people.append(manager)
                 mpage = manager.page
                 sign_in(manager, f"{place.lower()}@example.org", passwords[place])
+                # A temporary password: the manager chooses their own first.
+                mpage.wait_for_url(re.compile("/account/password$"))
+                manager.check("change-password")
+                own = f"{place} manager's own password"
+                mpage.get_by_label("Current password").fill(passwords[place])
+                mpage.get_by_label("New password (at least 12 characters)").fill(own)
+                mpage.get_by_label("New password again").fill(own)
+                button(manager, "Change the password")
+                assert (
+                    mpage.get_by_role("status")
+                    .inner_text()
+                    .startswith("Your password was changed.")
+                )
+                link(manager, "Continue to your start page")
                 mpage.wait_for_url(re.compile(f"/audits/{AUDIT}/jurisdictions/{place}$"))
                 manager.check("jurisdiction")
                 link(manager, "Upload the ballot manifest")

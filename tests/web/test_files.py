@@ -96,9 +96,10 @@ def zworld(world: World) -> World:
         for place in PLACES:
             service.add_jurisdiction(session, audit, place, "setup")
             email = f"{place.lower()}@example.org"
-            _, password = accounts.create_manager(
+            user, password = accounts.create_manager(
                 session, audit, place, email, "setup", world.clock()
             )
+            user.must_change_password = False  # as if chosen at the first sign-in
             world.managers[place] = email
             world.passwords[email] = password
     return world

@@ -68,6 +68,7 @@ def test_the_section_is_rendered_again_only_after_a_new_event(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     views: list[str] = []
+
     def counted(session: object, audit: Audit) -> object:
         views.append(audit.name)
         return audit_view(session, audit)  # type: ignore[arg-type]

@@ -49,7 +49,15 @@ def test_admin_actions_write_events_with_the_actor(any_world: World) -> None:
     assert password is not None
     assert len(password.group(1)) == 16
     manager = world.new_client()
-    assert login(manager, "bea@example.org", password.group(1)).headers["location"] == "/manager"
+    signed = login(manager, "bea@example.org", password.group(1))
+    assert signed.headers["location"] == "/account/password"  # a temporary password
+    changed = manager.post(
+        "/account/password",
+        data={"current_password": password.group(1), "new_password": "bea's own password",
+              "new_password_again": "bea's own password",
+              "csrf_token": csrf_of(manager, "/account/password")},
+    )  # fmt: skip
+    assert changed.status_code == 303
     board_page = manager.post(
         "/audits/Fall%202026/jurisdictions/Butte/boards",
         data={"name": "Board 1", "member_1": "Ann", "member_2": "Bo",
@@ -70,6 +78,8 @@ def test_admin_actions_write_events_with_the_actor(any_world: World) -> None:
         ("jurisdiction.added", actor, {"jurisdiction": "Butte"}),
         ("account.created", actor, {"email": "bea@example.org", "role": "manager",
                                     "jurisdiction": "Butte"}),
+        ("account.password_changed", "manager:bea@example.org",
+         {"email": "bea@example.org", "other_sessions_ended": 0}),
         ("board.created", "manager:bea@example.org", {"board": "Board 1", "members": ["Ann", "Bo"],
                                                       "jurisdiction": "Butte"}),
         ("board.joined", "board:Board 1", {"board": "Board 1"}),
@@ -154,7 +164,7 @@ def test_public_pages_show_the_seed_and_frozen_digests(world: World, tmp_path: P
 def test_migration_matches_the_account_models(db_url: str) -> None:
     with Store.open(db_url) as store, store.engine.connect() as connection:
         context = MigrationContext.configure(connection)
-        assert context.get_current_heads() == ("0002_accounts",) == (head_revision(),)
+        assert context.get_current_heads() == ("0003_account_upkeep",) == (head_revision(),)
         assert compare_metadata(context, Base.metadata) == []
         inspector = inspect(connection)
         for name in ("app_user", "audit_board", "web_session"):

@@ -65,6 +65,13 @@ EXPECTED: dict[tuple[str, str], set[Role]] = {
     ("GET", "/public/{audit}"): {"public"},
     ("GET", "/public/{audit}/status"): {"public"},
     ("GET", "/audits/{audit}/jurisdictions/{jurisdiction}/labels.pdf"): {"admin", "manager"},
+    ("GET", "/account/password"): {"admin", "manager"},
+    ("POST", "/account/password"): {"admin", "manager"},
+    ("POST", "/admin/audits/{audit}/jurisdictions/{jurisdiction}/manager/reset"): {"admin"},
+    ("POST", "/audits/{audit}/jurisdictions/{jurisdiction}/boards/{board_id}/reissue"): {
+        "admin",
+        "manager",
+    },
     ("GET", "/admin/audits/{audit}/report.pdf"): {"admin"},
 }
 
@@ -89,11 +96,12 @@ _names = itertools.count(1)
 
 
 def _concrete(path: str) -> str:
-    """The path with audit X, jurisdiction A and a join token that does not exist."""
+    """The path with audit X, jurisdiction A, and a join token and board that do not exist."""
     return (
         path.replace("{audit}", "X")
         .replace("{jurisdiction}", "A")
         .replace("{token}", "no-such-token")
+        .replace("{board_id}", "999")
     )
 
 
@@ -186,7 +194,7 @@ def test_route_role_matrix(world: World) -> None:
                     assert response.status_code == (303 if method == "GET" else 401)
                 else:
                     assert response.status_code == 403
-    assert len(outcomes) == len(EXPECTED) * len(VISITORS) == 258
+    assert len(outcomes) == len(EXPECTED) * len(VISITORS) == 282
     # Every non-public route refuses somebody, and anonymous visitors always.
     for (method, path), roles in ROUTES.items():
         if "public" not in roles:

@@ -1,12 +1,15 @@
 """Who may use the web app: users, audit boards and server-side sessions.
 
 Three tables sit beside the audit tables of :mod:`tallyguard.store.models`, on the
-same declarative ``Base`` (migration ``0002_accounts``):
+same declarative ``Base`` (migrations ``0002_accounts`` and ``0003_account_upkeep``):
 
 * ``app_user``: audit admins and jurisdiction managers. A password is kept only
   as an Argon2id hash (RFC 9106, through ``argon2-cffi``); ``failed_logins`` and
   ``locked_until`` throttle guessing: after :data:`MAX_FAILURES` wrong passwords in
   a row an account is locked for :data:`LOCKOUT` (both configurable per call).
+  ``must_change_password`` marks a temporary password (set by
+  :func:`create_manager` and :func:`reset_manager_password`): its owner must
+  choose a password of their own (:func:`change_password`) before anything else.
 * ``audit_board``: two members sharing one device. A board joins once, through a
   link carrying a random token (only its SHA-256 is stored) and a passphrase
   (stored as an Argon2id hash); the token is spent by the first correct join.
@@ -14,10 +17,11 @@ same declarative ``Base`` (migration ``0002_accounts``):
   the table holds its SHA-256, so a copy of the database does not let anyone
   take over a session. Each session carries its own CSRF token.
 
-Every change that concerns one audit (a manager account, a board, a board
-joining) is appended to that audit's hash-chained event log with the acting
-user (:func:`append_account_event`). Times are ISO 8601 text in UTC, like the
-event log's.
+Every change that concerns one audit (a manager account and its passwords, a
+board, its join links, a board joining) is appended to that audit's hash-chained
+event log with the acting user (:func:`append_account_event`). An admin belongs
+to no audit, so an admin's own password change is logged nowhere, like the
+admin's creation. Times are ISO 8601 text in UTC, like the event log's.
 """
 
 from __future__ import annotations
@@ -32,7 +36,17 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Boolean, ForeignKey, Integer, Text, UniqueConstraint, delete, select
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Integer,
+    Text,
+    UniqueConstraint,
+    delete,
+    false,
+    func,
+    select,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from tallyguard.errors import InputError
@@ -50,10 +64,25 @@ MAX_JOIN_FAILURES = 5
 #: The shortest password an admin may choose.
 MIN_PASSWORD = 12
 #: Event types of the accounts, appended to an audit's log beside the workflow's own.
-ACCOUNT_EVENT_TYPES = ("account.created", "board.created", "board.joined")
+ACCOUNT_EVENT_TYPES = (
+    "account.created",
+    "account.password_changed",
+    "account.password_reset",
+    "board.created",
+    "board.joined",
+    "board.link_reissued",
+)
 
 #: Argon2id with argon2-cffi's defaults (RFC 9106's second recommended option, scaled).
 PASSWORD_HASHER = PasswordHasher()
+
+#: The form fields of a password change, as the page names them.
+PASSWORD_FIELDS = ("current_password", "new_password", "new_password_again")
+#: Why a password change was refused because of the current password (wrong or locked).
+WRONG_CURRENT = (
+    "The current password is not right, or the account is locked after too many wrong "
+    "passwords (it unlocks by itself after a while)."
+)
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # Passphrases: no 0/o, 1/l/i, so they can be read aloud and typed from paper.
@@ -76,6 +105,9 @@ class User(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[str | None] = mapped_column(Text, default=None)
     created: Mapped[str] = mapped_column(Text)
+    must_change_password: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
 
 
 class AuditBoard(Base):
@@ -214,6 +246,8 @@ def _create_user(
     audit: Audit | None,
     jurisdiction: str | None,
     now: datetime,
+    *,
+    temporary: bool = False,
 ) -> User:
     address = normalise_email(email)
     if not _EMAIL.match(address):
@@ -235,6 +269,7 @@ def _create_user(
         failed_logins=0,
         locked_until=None,
         created=_iso(now),
+        must_change_password=temporary,
     )
     session.add(user)
     session.flush()
@@ -245,6 +280,8 @@ def create_manager(
     session: Session, audit: Audit, jurisdiction: str, email: str, actor: str, now: datetime
 ) -> tuple[User, str]:
     """Create the manager account of one jurisdiction of an audit, with a temporary password.
+
+    The account must change the password at its first sign-in (``must_change_password``).
 
     Returns:
         The user and its temporary password (shown once; only its hash is kept).
@@ -265,7 +302,9 @@ def create_manager(
             fix="add the jurisdiction first.",
         )
     password = new_password()
-    user = _create_user(session, email, password, "manager", audit, jurisdiction, now)
+    user = _create_user(
+        session, email, password, "manager", audit, jurisdiction, now, temporary=True
+    )
     append_account_event(
         session,
         audit.id,
@@ -298,21 +337,135 @@ def authenticate(
     if user is None:
         _verify(_dummy_hash(), password)
         return None
-    if user.locked_until is not None and _parse(user.locked_until) > now:
+    if check_password(user, password, now, max_failures=max_failures, lockout=lockout):
+        return user
+    return None
+
+
+def check_password(
+    user: User,
+    password: str,
+    now: datetime,
+    *,
+    max_failures: int = MAX_FAILURES,
+    lockout: timedelta = LOCKOUT,
+) -> bool:
+    """Whether ``password`` is the user's, with the lockout accounting of a login.
+
+    A locked account refuses even its right password; a wrong password counts a
+    failure and the ``max_failures``-th in a row locks the account for
+    ``lockout``; a right password on an unlocked account resets the count (and
+    rehashes it if the hasher's parameters changed).
+    """
+    if is_locked(user, now):
         _verify(user.password_hash, password)
-        return None
+        return False
     if _verify(user.password_hash, password):
         user.failed_logins = 0
         user.locked_until = None
         if PASSWORD_HASHER.check_needs_rehash(user.password_hash):
             user.password_hash = PASSWORD_HASHER.hash(password)
-        return user
+        return True
     user.failed_logins += 1
     user.locked_until = None  # a lock that ran out
     if user.failed_logins >= max_failures:
         user.locked_until = _iso(now + lockout)
         user.failed_logins = 0
-    return None
+    return False
+
+
+def is_locked(user: User, now: datetime) -> bool:
+    """Whether the account is locked at ``now`` after too many wrong passwords."""
+    return user.locked_until is not None and _parse(user.locked_until) > now
+
+
+def change_password(
+    session: Session,
+    user: User,
+    current: str,
+    new: str,
+    again: str,
+    now: datetime,
+    *,
+    actor: str,
+    keep_token: str | None = None,
+    max_failures: int = MAX_FAILURES,
+    lockout: timedelta = LOCKOUT,
+) -> dict[str, str]:
+    """Replace a user's password, checking the current one like a login does.
+
+    The new password needs :data:`MIN_PASSWORD` characters, must differ from the
+    current one and be typed the same twice. The current password is checked by
+    :func:`check_password` even when the new one is refused, so a wrong one always
+    counts toward the lockout. On success the password is rehashed,
+    ``must_change_password`` cleared, every session of the user but the one of
+    ``keep_token`` ended, and, for a manager, ``account.password_changed`` appended
+    to the audit's log (an admin has no audit's log).
+
+    Returns:
+        The problems by form field (:data:`PASSWORD_FIELDS`); empty when the
+        password was changed. The caller commits either way, so that failures count.
+    """
+    problems: dict[str, str] = {}
+    if len(new) < MIN_PASSWORD:
+        problems["new_password"] = (
+            f"The new password has {len(new)} characters; at least {MIN_PASSWORD} are needed."
+        )
+    elif new == current:
+        problems["new_password"] = "The new password must differ from the current one."
+    if again != new:
+        problems["new_password_again"] = "The two new passwords differ: type the same one twice."
+    if not check_password(user, current, now, max_failures=max_failures, lockout=lockout):
+        problems["current_password"] = WRONG_CURRENT
+    if problems:
+        return problems
+    user.password_hash = PASSWORD_HASHER.hash(new)
+    user.must_change_password = False
+    ended = end_sessions(session, user=user, keep_token=keep_token)
+    if user.audit_id is not None:
+        append_account_event(
+            session,
+            user.audit_id,
+            "account.password_changed",
+            {"email": user.email, "other_sessions_ended": ended},
+            actor,
+            now,
+        )
+    return {}
+
+
+def reset_manager_password(
+    session: Session, user: User, actor: str, now: datetime
+) -> tuple[str, int]:
+    """Give a manager a new temporary password (event ``account.password_reset``).
+
+    The old password stops working, the account must change the new one at its
+    next sign-in, its failures and lock are cleared and all its sessions end.
+
+    Returns:
+        The temporary password (shown once; only its hash is kept) and how many
+        sessions were ended.
+
+    Raises:
+        ValueError: ``user`` is not a manager of an audit.
+    """
+    if user.role != "manager" or user.audit_id is None:
+        raise ValueError(f"{user.email} is not a manager of an audit")
+    password = new_password()
+    user.password_hash = PASSWORD_HASHER.hash(password)
+    user.must_change_password = True
+    user.failed_logins = 0
+    user.locked_until = None
+    ended = end_sessions(session, user=user)
+    append_account_event(
+        session,
+        user.audit_id,
+        "account.password_reset",
+        {"email": user.email, "jurisdiction": user.jurisdiction, "sessions_ended": ended},
+        actor,
+        now,
+    )
+    return password, ended
 
 
 _DUMMY: dict[tuple[int, int, int], str] = {}
@@ -360,8 +513,7 @@ def create_board(
             field="name",
             fix="choose another name, such as the next number.",
         )
-    token = secrets.token_urlsafe(32)
-    passphrase = new_passphrase()
+    token, passphrase = _join_secrets()
     board = AuditBoard(
         audit_id=audit.id,
         jurisdiction=jurisdiction,
@@ -385,6 +537,41 @@ def create_board(
         now,
     )
     return NewBoard(board, token, passphrase)
+
+
+def _join_secrets() -> tuple[str, str]:
+    """A new join token (256 bits) and passphrase."""
+    return secrets.token_urlsafe(32), new_passphrase()
+
+
+def reissue_board_link(
+    session: Session, board: AuditBoard, actor: str, now: datetime
+) -> tuple[NewBoard, int]:
+    """Replace a board's join link and passphrase (event ``board.link_reissued``).
+
+    The old link stops working at once (only the new token's hash is kept), the
+    new one works once, wrong passphrases are forgiven, and the board's sessions end:
+    the board joins again, from its new device if it lost the old one.
+
+    Returns:
+        The board with its new token and passphrase (shown once), and how many
+        sessions were ended.
+    """
+    token, passphrase = _join_secrets()
+    board.join_token_sha256 = sha256_text(token)
+    board.passphrase_hash = PASSWORD_HASHER.hash(passphrase)
+    board.token_used = False
+    board.failed_joins = 0
+    ended = end_sessions(session, board=board)
+    append_account_event(
+        session,
+        board.audit_id,
+        "board.link_reissued",
+        {"board": board.name, "jurisdiction": board.jurisdiction, "sessions_ended": ended},
+        actor,
+        now,
+    )
+    return NewBoard(board, token, passphrase), ended
 
 
 def board_for_token(session: Session, token: str) -> AuditBoard | None:
@@ -445,13 +632,19 @@ def create_session(
     return token, row
 
 
+#: How stale ``last_seen`` may be before a request moves it (see :func:`find_session`).
+SEEN_STEP = timedelta(seconds=30)
+
+
 def find_session(
     session: Session, token: str, now: datetime, *, idle: timedelta, absolute: timedelta
 ) -> WebSession | None:
     """The live session of a browser token, its ``last_seen`` moved to ``now``.
 
     A session idle for longer than ``idle``, or older than ``absolute``, is
-    deleted and ``None`` returned.
+    deleted and ``None`` returned. ``last_seen`` moves only when it is more than
+    :data:`SEEN_STEP` old, so most requests write nothing (idle expiry is exact to
+    that step).
     """
     row = session.scalars(
         select(WebSession).where(WebSession.token_sha256 == sha256_text(token))
@@ -462,10 +655,36 @@ def find_session(
         session.delete(row)
         session.flush()
         return None
-    row.last_seen = _iso(now)
+    if now - _parse(row.last_seen) >= SEEN_STEP:
+        row.last_seen = _iso(now)
     return row
 
 
 def end_session(session: Session, token: str) -> None:
     """Delete the session of a browser token (logging out); nothing if there is none."""
     session.execute(delete(WebSession).where(WebSession.token_sha256 == sha256_text(token)))
+
+
+def end_sessions(
+    session: Session,
+    *,
+    user: User | None = None,
+    board: AuditBoard | None = None,
+    keep_token: str | None = None,
+) -> int:
+    """End every session of one user or one board, but the one of ``keep_token``.
+
+    Returns:
+        How many sessions were ended.
+    """
+    if user is not None and board is None:
+        condition = [WebSession.user_id == user.id]
+    elif board is not None and user is None:
+        condition = [WebSession.board_id == board.id]
+    else:
+        raise ValueError("give exactly one user or one board")
+    if keep_token is not None:
+        condition.append(WebSession.token_sha256 != sha256_text(keep_token))
+    count = session.scalar(select(func.count()).select_from(WebSession).where(*condition)) or 0
+    session.execute(delete(WebSession).where(*condition))
+    return count

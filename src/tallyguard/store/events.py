@@ -47,6 +47,9 @@ EVENT_TYPES: tuple[str, ...] = (
     "board.created",
     "board.joined",
     "board.signed_off",
+    "account.password_changed",
+    "account.password_reset",
+    "board.link_reissued",
 )
 
 

@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tallyguard.store import accounts
 from tallyguard.store.db import Store
 from tallyguard.web import (
+    routes_account,
     routes_admin,
     routes_audit,
     routes_auth,
@@ -36,7 +37,12 @@ from tallyguard.web import (
     routes_rounds,
 )
 from tallyguard.web.render import STATIC, part, render
-from tallyguard.web.security import LoginRequiredError, WebConfig
+from tallyguard.web.security import (
+    CHANGE_PASSWORD,
+    LoginRequiredError,
+    PasswordChangeRequiredError,
+    WebConfig,
+)
 
 #: The Content-Security-Policy of every response.
 CSP = (
@@ -160,7 +166,7 @@ def create_app(
     app.state.web = config
     routers = (
         routes_auth, routes_admin, routes_audit, routes_files, routes_rounds, routes_board,
-        routes_print, routes_public,
+        routes_print, routes_public, routes_account,
     )  # fmt: skip
     for module in routers:
         app.include_router(module.router)
@@ -171,6 +177,12 @@ def create_app(
     @app.exception_handler(LoginRequiredError)
     async def login_required(request: Request, error: LoginRequiredError) -> Response:
         return RedirectResponse(f"/login?next={part(error.path)}", status_code=303)
+
+    @app.exception_handler(PasswordChangeRequiredError)
+    async def password_change_required(
+        request: Request, error: PasswordChangeRequiredError
+    ) -> Response:
+        return RedirectResponse(CHANGE_PASSWORD, status_code=303)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:

@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from tallyguard.store import accounts
 from tallyguard.web.render import part, render
 from tallyguard.web.security import (
+    CHANGE_PASSWORD,
     CSRF_COOKIE,
     SESSION_COOKIE,
     SIGNED_IN,
@@ -82,7 +83,10 @@ def login(
     password: Annotated[str, Form()],
     next: Annotated[str, Form()] = "",
 ) -> Response:
-    """Check the password; on success start a new session (a fresh token, never the old one)."""
+    """Check the password; on success start a new session (a fresh token, never the old one).
+
+    An account with a temporary password goes to the change-password page first.
+    """
     config = web_config(request)
     with config.store.transaction() as session:
         user = accounts.authenticate(
@@ -96,6 +100,8 @@ def login(
         if user is not None:
             token, _ = accounts.create_session(session, config.now(), user=user)
             target = _safe_next(next, home_of(user.role))
+            if user.must_change_password:
+                target = CHANGE_PASSWORD
     if user is None:
         return render(
             request,

@@ -14,7 +14,9 @@ that :func:`route` attaches to each route
    double-submit token of the anonymous cookie :data:`CSRF_COOKIE` (403);
 4. refuses a signed-in role the route does not allow (403);
 5. keeps managers and boards in their scope (403): a path's ``{audit}`` must be
-   their audit and a path's ``{jurisdiction}`` a manager's own jurisdiction.
+   their audit and a path's ``{jurisdiction}`` a manager's own jurisdiction;
+6. sends a user who still has a temporary password to :data:`CHANGE_PASSWORD`
+   (303) from every protected route but that page and logging out.
 
 A *passive* public route (what pages poll for live figures) reads no session at
 all, so that a page left open does not keep its session alive past the idle limit.
@@ -50,6 +52,10 @@ CSRF_COOKIE = "tg_csrf"
 #: The hidden form field every form carries.
 CSRF_FIELD = "csrf_token"
 _UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+#: Where a user with a temporary password must go first.
+CHANGE_PASSWORD = "/account/password"
+#: The protected routes a user with a temporary password may still use.
+_OPEN_WHILE_TEMPORARY = frozenset({CHANGE_PASSWORD, "/logout"})
 
 #: (method, path) -> the roles allowed, for every route declared with :func:`route`.
 ROUTES: dict[tuple[str, str], frozenset[Role]] = {}
@@ -85,11 +91,16 @@ class Principal:
     audit_id: int | None = None
     audit: str | None = None
     jurisdiction: str | None = None
+    must_change_password: bool = False
 
     @property
     def actor(self) -> str:
         """Who acted, for the event log: ``admin:alice@example.org``, ``board:Board 1``."""
         return f"{self.role}:{self.name}"
+
+
+class PasswordChangeRequiredError(Exception):
+    """A user with a temporary password asked for another page (a 303 to the change page)."""
 
 
 class LoginRequiredError(Exception):
@@ -148,6 +159,7 @@ def load_principal(config: WebConfig, token: str) -> Principal | None:
                 audit_id=user.audit_id,
                 audit=None if audit is None else audit.name,
                 jurisdiction=user.jurisdiction,
+                must_change_password=user.must_change_password,
             )
         board = session.get(accounts.AuditBoard, row.board_id)
         if board is None:  # pragma: no cover - cascades delete the session with its board
@@ -222,6 +234,8 @@ class Guard:
             return
         if principal.role not in self.roles or not in_scope(principal, request.path_params):
             raise HTTPException(status_code=403, detail="Your account may not open this page.")
+        if principal.must_change_password and request.url.path not in _OPEN_WHILE_TEMPORARY:
+            raise PasswordChangeRequiredError
 
 
 def route(

@@ -134,6 +134,7 @@ def boards_of(session: Session, audit: Audit, jurisdiction: str | None) -> list[
         query = query.where(AuditBoard.jurisdiction == jurisdiction)
     return [
         {
+            "id": b.id,
             "name": b.name,
             "members": (b.member_1, b.member_2),
             "jurisdiction": b.jurisdiction,
