@@ -48,12 +48,12 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def serve_command(db_url: str, port: int) -> list[str]:
+def serve_command(db_url: str, port: int, workers: int = 1) -> list[str]:
     """The command line that serves the store at ``db_url`` on loopback port ``port``."""
     script = Path(sys.executable).with_name("tallyguard")
     start = [str(script)] if script.is_file() else [sys.executable, "-m", "tallyguard.cli.main"]
     return [*start, "serve", "--db", db_url, "--host", "127.0.0.1", "--port", str(port),
-            "--insecure-cookies"]  # fmt: skip
+            "--workers", str(workers), "--insecure-cookies"]  # fmt: skip
 
 
 def _answers(url: str) -> bool:
@@ -66,9 +66,10 @@ def _answers(url: str) -> bool:
 class ServedApp:
     """One ``tallyguard serve`` process at a time over the store at ``db_url``."""
 
-    def __init__(self, db_url: str, log: Path) -> None:
+    def __init__(self, db_url: str, log: Path, workers: int = 1) -> None:
         self.db_url = db_url
         self.log = log
+        self.workers = workers
         self.process: subprocess.Popen[bytes] | None = None
         self.base = ""
 
@@ -84,7 +85,7 @@ class ServedApp:
             port = _free_port()
             with self.log.open("ab") as out:
                 self.process = subprocess.Popen(
-                    serve_command(self.db_url, port),
+                    serve_command(self.db_url, port, self.workers),
                     stdin=subprocess.DEVNULL,
                     stdout=out,
                     stderr=subprocess.STDOUT,
@@ -120,9 +121,9 @@ class ServedApp:
 
 
 @contextmanager
-def serving(db_url: str, log: Path) -> Iterator[ServedApp]:
+def serving(db_url: str, log: Path, workers: int = 1) -> Iterator[ServedApp]:
     """A started :class:`ServedApp`, stopped on the way out however the block ends."""
-    app = ServedApp(db_url, log)
+    app = ServedApp(db_url, log, workers)
     try:
         app.start()
         yield app

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import secrets
+from typing import Any
+
 import typer
 from rich.markup import escape
 
@@ -20,6 +24,14 @@ def serve(
         metavar="EMAIL",
         help="Create an audit admin with this email (the password is asked for), then exit.",
     ),
+    workers: int = typer.Option(
+        1,
+        "--workers",
+        min=1,
+        max=64,
+        help="Worker processes (more serve more audit boards at once; each opens its own "
+        "database connections).",
+    ),
     insecure_cookies: bool = typer.Option(
         False,
         "--insecure-cookies",
@@ -31,7 +43,7 @@ def serve(
 
     from tallyguard.web.admin import admin_count
     from tallyguard.web.admin import create_admin as make_admin
-    from tallyguard.web.app import create_app
+    from tallyguard.web.app import ENV_DB, ENV_SECRET, ENV_SECURE, create_app
 
     url = resolve_url(db)
     if create_admin is not None:
@@ -46,9 +58,20 @@ def serve(
             "No audit admin exists yet. Create one first:\n"
             f"  tallyguard serve --create-admin EMAIL{'' if db is None else ' --db ' + escape(db)}"
         )
-    app = create_app(url, secure_cookies=not insecure_cookies)
-    stdout.print(f"Serving {escape(redact(url))} on http://{escape(host)}:{port}/ (Ctrl+C stops).")
-    # no access log: an audit board's join URL carries its one-time token
-    uvicorn.run(
-        app, host=host, port=port, proxy_headers=True, server_header=False, access_log=False
+    stdout.print(
+        f"Serving {escape(redact(url))} on http://{escape(host)}:{port}/ "
+        f"with {workers} worker{'s' if workers > 1 else ''} (Ctrl+C stops)."
     )
+    # no access log: an audit board's join URL carries its one-time token
+    options: dict[str, Any] = {
+        "host": host, "port": port, "proxy_headers": True, "server_header": False,
+        "access_log": False,
+    }  # fmt: skip
+    if workers == 1:
+        uvicorn.run(create_app(url, secure_cookies=not insecure_cookies), **options)
+        return
+    # Workers are processes that build their own app; they share the CSRF-signing key.
+    os.environ[ENV_DB] = url
+    os.environ[ENV_SECURE] = "0" if insecure_cookies else "1"
+    os.environ[ENV_SECRET] = secrets.token_hex(32)
+    uvicorn.run("tallyguard.web.app:app_from_environment", factory=True, workers=workers, **options)

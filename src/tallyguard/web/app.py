@@ -10,6 +10,7 @@ Errors show a plain message page, never a stack trace.
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -119,6 +120,7 @@ def create_app(
     lockout_failures: int = accounts.MAX_FAILURES,
     lockout_minutes: int = 15,
     poll_seconds: int = 10,
+    secret: bytes | None = None,
 ) -> FastAPI:
     """Create the web app over the store at ``db_url`` (its schema migrated on open).
 
@@ -133,6 +135,8 @@ def create_app(
         lockout_failures: Wrong passwords in a row that lock an account.
         lockout_minutes: How long a locked account stays locked.
         poll_seconds: How often an open page refreshes its audit's status (with htmx).
+        secret: The key that signs anonymous visitors' CSRF tokens; new at each start
+            unless given (worker processes of one server must share it).
 
     Raises:
         InputError: The store cannot be opened.
@@ -146,7 +150,7 @@ def create_app(
         max_failures=lockout_failures,
         lockout=timedelta(minutes=lockout_minutes),
         now=now or _utc_now,
-        secret=secrets.token_bytes(32),
+        secret=secret or secrets.token_bytes(32),
         poll_seconds=poll_seconds,
     )
 
@@ -216,3 +220,20 @@ def create_app(
         return _secure(_plain_error(500, message), request.url.path)
 
     return app
+
+
+#: The environment through which ``tallyguard serve --workers N`` configures its workers.
+ENV_DB, ENV_SECURE, ENV_SECRET = (
+    "TALLYGUARD_WEB_DB",
+    "TALLYGUARD_WEB_SECURE",
+    "TALLYGUARD_WEB_SECRET",
+)
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one worker process of ``tallyguard serve --workers N`` (an app factory)."""
+    return create_app(
+        os.environ[ENV_DB],
+        secure_cookies=os.environ.get(ENV_SECURE, "1") == "1",
+        secret=bytes.fromhex(os.environ[ENV_SECRET]),
+    )
