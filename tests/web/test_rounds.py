@@ -79,6 +79,8 @@ def test_the_admin_runs_round_one_and_downloads_a_bundle_that_verifies(
     upload_all(zworld, upload)
     _add_governor(zworld, upload)
     assert events_of(zworld, "contest.added") == [ADMIN_ACTOR]
+    observer = zworld.new_client()
+    assert observer.get(f"/public/{AUDIT}/sample.csv").status_code == 404  # no round yet
     admin = zworld.session_for("admin")
     ceremony = admin.get(f"{BASE}/seed")
     assert ceremony.status_code == 200
@@ -137,6 +139,25 @@ def test_the_admin_runs_round_one_and_downloads_a_bundle_that_verifies(
     assert (folder / "inputs" / "events.jsonl").is_file()
     verified = verify_bundle(folder)
     assert verified.ok, verified
+    # The observer's sample and bundle: the same sample, and a bundle that verifies too.
+    sample = observer.get(f"/public/{AUDIT}/sample.csv")
+    assert sample.status_code == 200
+    rows = list(csv.reader(io.StringIO(sample.text)))
+    assert [row[2] for row in rows[1:]] == [d.ticket for d in result.sample]
+    assert {row[-1] for row in rows[1:]} == {"1"}  # every card audited
+    assert sample.text == (folder / "sample.csv").read_text(encoding="utf-8")
+    public = observer.get(f"/public/{AUDIT}/bundle.zip")
+    assert public.status_code == 200
+    shared = tmp_path / "public-bundle"
+    with zipfile.ZipFile(io.BytesIO(public.content)) as archive:
+        archive.extractall(shared)
+    assert verify_bundle(shared).ok
+    assert (shared / "inputs" / "events.jsonl").read_bytes() == (
+        folder / "inputs" / "events.jsonl"
+    ).read_bytes()
+    page = observer.get(f"/public/{AUDIT}").text
+    assert f'href="/public/{AUDIT}/sample.csv"' in page
+    assert f'href="/public/{AUDIT}/bundle.zip"' in page
     # A changed reading breaks it.
     readings = folder / "inputs" / "readings.csv"
     readings.write_text(

@@ -64,6 +64,8 @@ EXPECTED: dict[tuple[str, str], set[Role]] = {
     ("GET", "/public"): {"public"},
     ("GET", "/public/{audit}"): {"public"},
     ("GET", "/public/{audit}/status"): {"public"},
+    ("GET", "/public/{audit}/sample.csv"): {"public"},
+    ("GET", "/public/{audit}/bundle.zip"): {"public"},
     ("GET", "/audits/{audit}/jurisdictions/{jurisdiction}/labels.pdf"): {"admin", "manager"},
     ("GET", "/account/password"): {"admin", "manager"},
     ("POST", "/account/password"): {"admin", "manager"},
@@ -194,7 +196,7 @@ def test_route_role_matrix(world: World) -> None:
                     assert response.status_code == (303 if method == "GET" else 401)
                 else:
                     assert response.status_code == 403
-    assert len(outcomes) == len(EXPECTED) * len(VISITORS) == 282
+    assert len(outcomes) == len(EXPECTED) * len(VISITORS) == 294
     # Every non-public route refuses somebody, and anonymous visitors always.
     for (method, path), roles in ROUTES.items():
         if "public" not in roles:

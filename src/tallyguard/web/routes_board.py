@@ -42,7 +42,7 @@ from tallyguard.store.events import append_event
 from tallyguard.store.models import Audit, Batch, Contest, Event, Interpretation, Jurisdiction
 from tallyguard.web.render import part, render
 from tallyguard.web.security import Principal, route, signed_in, web_config
-from tallyguard.web.views import audit_or_404
+from tallyguard.web.views import audit_or_404, jurisdiction_or_404
 
 router = APIRouter()
 
@@ -346,18 +346,35 @@ def record_ballot(
 )
 def retrieval_list(request: Request, audit: str, jurisdiction: str) -> Response:
     """The open round's ballots of one jurisdiction to pull from storage, in retrieval order."""
-    config = web_config(request)
-    with config.store.transaction() as session:
-        row = audit_or_404(session, audit)
-        listed = round_cards(session, row, jurisdiction)
-    if listed.round is None:
-        raise HTTPException(status_code=404, detail="No round of this audit is open.")
+    _, jurisdiction, listed = jurisdiction_round(request, audit, jurisdiction, "retrieve")
     filename = f"retrieval-round-{listed.round}-{_IDENT.sub('-', jurisdiction)}.csv"
     return Response(
         draws_csv(listed.cards),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+def jurisdiction_round(
+    request: Request, audit: str, jurisdiction: str, task: str
+) -> tuple[str, str, BoardList]:
+    """The audit's and the jurisdiction's names and the jurisdiction's open-round list, for
+    a download: 404 without an open round (there is nothing to ``task``), 400 when the
+    sample cannot be read."""
+    config = web_config(request)
+    with config.store.transaction() as session:
+        row = audit_or_404(session, audit)
+        place = jurisdiction_or_404(session, row, jurisdiction).name
+        listed = round_cards(session, row, place)
+        name = row.name
+    if listed.round is None:
+        raise HTTPException(
+            status_code=404,
+            detail=f"No round of this audit is open, so there is nothing to {task}.",
+        )
+    if listed.problem is not None:
+        raise HTTPException(status_code=400, detail=listed.problem)
+    return name, place, listed
 
 
 # --- the review -------------------------------------------------------------------------

@@ -30,10 +30,10 @@ from tallyguard.report.audit_csv import PDF_FILE
 from tallyguard.report.audit_html import audit_report_html
 from tallyguard.report.pdf import audit_report_pdf
 from tallyguard.web.render import templates
-from tallyguard.web.routes_board import _IDENT, BoardList, round_cards
+from tallyguard.web.routes_board import _IDENT, BoardList, jurisdiction_round
 from tallyguard.web.routes_rounds import _rounds_page, _safe
 from tallyguard.web.security import route, web_config
-from tallyguard.web.views import audit_or_404, jurisdiction_or_404
+from tallyguard.web.views import audit_or_404
 
 router = APIRouter()
 
@@ -94,18 +94,7 @@ def _pdf_download(data: bytes, filename: str) -> Response:
 )
 def ballot_labels(request: Request, audit: str, jurisdiction: str) -> Response:
     """Sticky labels for the open round's ballots of one jurisdiction, in retrieval order."""
-    config = web_config(request)
-    with config.store.transaction() as session:
-        row = audit_or_404(session, audit)
-        place = jurisdiction_or_404(session, row, jurisdiction).name
-        listed = round_cards(session, row, place)
-        name = row.name
-    if listed.round is None:
-        raise HTTPException(
-            status_code=404, detail="No round of this audit is open, so there is nothing to label."
-        )
-    if listed.problem is not None:
-        raise HTTPException(status_code=400, detail=listed.problem)
+    name, place, listed = jurisdiction_round(request, audit, jurisdiction, "label")
     if not listed.cards:
         raise HTTPException(
             status_code=404,

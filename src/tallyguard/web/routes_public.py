@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
+from tallyguard.audit.workflow import service
+from tallyguard.audit.workflow.export import sample_csv
+from tallyguard.audit.workflow.state import rounds_of
+from tallyguard.errors import InputError, VerificationError
 from tallyguard.store.models import Audit
 from tallyguard.web.render import render, templates
-from tallyguard.web.security import route, web_config
+from tallyguard.web.routes_board import _IDENT
+from tallyguard.web.routes_rounds import bundle_archive, send_archive
+from tallyguard.web.security import WebConfig, route, web_config
 from tallyguard.web.views import audit_or_404, audit_view, log_head
 
 router = APIRouter()
@@ -35,8 +41,9 @@ def public_audit(request: Request, audit: str) -> Response:
     return render(request, "public_audit.html", {"audit": view})
 
 
-#: How many rendered status sections an app keeps. An audit's status changes only with a
-#: new event, so pages polling an unchanged audit cost one small query, not a recount.
+#: How many rendered status sections and sample files an app keeps. An audit's status and
+#: sample change only with a new event, so pages polling an unchanged audit cost one small
+#: query, not a recount.
 _SECTIONS_KEPT = 64
 
 
@@ -49,14 +56,62 @@ def public_status(request: Request, audit: str) -> Response:
     config = web_config(request)
     with config.store.transaction() as session:
         row = audit_or_404(session, audit)
-        key = (row.name, *log_head(session, row))
-        kept = config.status_sections
-        section = kept.get(key)
+        key = ("status", row.name, *log_head(session, row))
+        section = _kept(config, key)
         if section is None:
             section = templates.get_template("_status.html").render(
                 audit=audit_view(session, row), poll_seconds=config.poll_seconds
             )
-            while len(kept) >= _SECTIONS_KEPT:
-                kept.pop(next(iter(kept)), None)
-            kept[key] = section
+            _keep(config, key, section)
     return HTMLResponse(section)
+
+
+@route(router, "GET", "/public/{audit}/sample.csv", ["public"])
+def public_sample(request: Request, audit: str) -> Response:
+    """The sample drawn so far, every round, with whether each card is audited (CSV).
+
+    Anyone can draw it again from the published seed and manifests; ``tallyguard
+    verify`` on the bundle does.
+    """
+    config = web_config(request)
+    with config.store.transaction() as session:
+        row = audit_or_404(session, audit)
+        key = ("sample", row.name, *log_head(session, row))
+        text = _kept(config, key)
+        if text is None:
+            if not rounds_of(session, row):
+                raise HTTPException(status_code=404, detail="No sample is drawn yet.")
+            try:
+                text = sample_csv(service.status(session, row))
+            except InputError as error:
+                raise HTTPException(status_code=400, detail=str(error)) from error
+            _keep(config, key, text)
+        name = row.name
+    filename = f"{_IDENT.sub('-', name)}-sample.csv"
+    return Response(
+        text,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@route(router, "GET", "/public/{audit}/bundle.zip", ["public"])
+def public_bundle(request: Request, audit: str) -> Response:
+    """The verification bundle as the admin downloads it, for anyone to check with
+    ``tallyguard verify``."""
+    try:
+        folder, archive, name = bundle_archive(request, audit)
+    except (InputError, VerificationError) as error:
+        raise HTTPException(status_code=400, detail=str(error)) from error
+    return send_archive(folder, archive, name)
+
+
+def _kept(config: WebConfig, key: tuple[str, str, int, str | None]) -> str | None:
+    return config.rendered.get(key)
+
+
+def _keep(config: WebConfig, key: tuple[str, str, int, str | None], text: str) -> None:
+    kept = config.rendered
+    while len(kept) >= _SECTIONS_KEPT:
+        kept.pop(next(iter(kept)), None)
+    kept[key] = text

@@ -323,9 +323,14 @@ def download_report_html(request: Request, audit: str) -> Response:
     return _report(request, audit, "html")
 
 
-@route(router, "GET", _BASE + "/bundle.zip", ["admin"])
-def download_bundle(request: Request, audit: str) -> Response:
-    """The verification bundle (``tallyguard audit export``) as a ZIP of its folder."""
+def bundle_archive(request: Request, audit: str) -> tuple[Path, Path, str]:
+    """The verification bundle (``tallyguard audit export``) zipped in a temporary folder:
+    (the folder, to delete once sent; the archive; the audit's name).
+
+    Raises:
+        InputError, VerificationError: The audit cannot be exported (its log does not
+            verify, or its inputs are incomplete).
+    """
     config = web_config(request)
     folder = Path(tempfile.mkdtemp(prefix="tallyguard-bundle-"))
     try:
@@ -339,11 +344,22 @@ def download_bundle(request: Request, audit: str) -> Response:
             for path in sorted(bundle.rglob("*")):
                 if path.is_file():
                     out.write(path, path.relative_to(bundle).as_posix())
-    except (InputError, VerificationError) as error:
-        shutil.rmtree(folder, ignore_errors=True)
-        return _rounds_page(request, audit, str(error), 400)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    name = f"{_safe(audit)}-bundle.zip"
-    return _download(folder, archive, name, "application/zip")
+    return folder, archive, row.name
+
+
+def send_archive(folder: Path, archive: Path, audit: str) -> FileResponse:
+    """The zipped bundle as a download; the folder goes once it is sent."""
+    return _download(folder, archive, f"{_safe(audit)}-bundle.zip", "application/zip")
+
+
+@route(router, "GET", _BASE + "/bundle.zip", ["admin"])
+def download_bundle(request: Request, audit: str) -> Response:
+    """The verification bundle (``tallyguard audit export``) as a ZIP of its folder."""
+    try:
+        folder, archive, name = bundle_archive(request, audit)
+    except (InputError, VerificationError) as error:
+        return _rounds_page(request, audit, str(error), 400)
+    return send_archive(folder, archive, name)

@@ -76,8 +76,9 @@ class WebConfig:
     now: Callable[[], datetime]
     secret: bytes  # signs the anonymous CSRF token; new at each start
     poll_seconds: int = 10  # how often open pages refresh an audit's status (with htmx)
-    #: Rendered status sections by (audit, event count, log head); see routes_public.
-    status_sections: dict[tuple[str, int, str | None], str] = field(default_factory=dict)
+    #: Rendered status sections and sample files by (what, audit, event count, log head);
+    #: see routes_public.
+    rendered: dict[tuple[str, str, int, str | None], str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
