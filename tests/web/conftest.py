@@ -8,6 +8,7 @@ suite fast (the algorithm and code path are the production ones).
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -172,3 +173,32 @@ def world(tmp_path: Path) -> Iterator[World]:
 def any_world(db_url: str) -> Iterator[World]:
     """The two audits on SQLite and on PostgreSQL."""
     yield from build_world(db_url)
+
+
+def mayor_and_council(ballots: int, mayor: dict[str, int], council: dict[str, int]) -> str:
+    """contests.json of a Mayor race (vote for 1) and a Council race (vote for 2)."""
+    return json.dumps({"election": "E", "contests": [
+        {"contest_id": "c1", "name": "Mayor", "kind": "plurality", "choices": list(mayor),
+         "num_winners": 1, "votes_allowed": 1, "share_to_win": None, "ballots": ballots,
+         "totals": mayor, "winners": [max(mayor, key=mayor.__getitem__)]},
+        {"contest_id": "c2", "name": "Council", "kind": "plurality", "choices": list(council),
+         "num_winners": 2, "votes_allowed": 2, "share_to_win": None, "ballots": ballots,
+         "totals": council, "winners": sorted(council, key=council.__getitem__)[-1:-3:-1]},
+    ]})  # fmt: skip
+
+
+def start_sampling(world: World, directory: Path, manifest: str, contests: str, draws: int) -> None:
+    """Audit X of ``world``: the same manifest in A and B, Mayor targeted and Council
+    opportunistic, the seed :data:`SEED` and a first round of ``draws``."""
+    (directory / "manifest.csv").write_text(manifest, encoding="utf-8")
+    (directory / "contests.json").write_text(contests, encoding="utf-8")
+    with world.store.transaction() as session:
+        audit = service.find_audit(session, "X")
+        for place in ("A", "B"):
+            service.load_manifest(session, audit, directory / "manifest.csv", place, "setup")
+        for name, targeted in (("Mayor", True), ("Council", False)):
+            service.add_contest(session, audit, directory / "contests.json", name,
+                                targeted=targeted, actor="setup")  # fmt: skip
+        service.set_seed(session, audit, SEED, "setup")
+    with world.store.transaction() as session:
+        service.start_round(session, service.find_audit(session, "X"), draws, "setup")

@@ -18,11 +18,15 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from tallyguard.audit.workflow import service
 from tallyguard.store.models import Audit, Event, Interpretation
-from tallyguard.web import routes_board
 from tallyguard.web.security import ROUTES
-from tests.web.conftest import SEED, World, assert_only_htmx, csrf_of
+from tests.web.conftest import (
+    World,
+    assert_only_htmx,
+    csrf_of,
+    mayor_and_council,
+    start_sampling,
+)
 
 LIST = "/audits/X/board/ballots"
 #: Board 1's cards of round 1 in retrieval order: (tabulator, batch, position, ticket).
@@ -44,41 +48,14 @@ B_TICKETS = [
     "0.124056177532264306",
 ]
 FIRST, SECOND = A_CARDS[0][3], A_CARDS[1][3]
-CONTESTS = {
-    "election": "E",
-    "contests": [
-        {"contest_id": "c1", "name": "Mayor", "kind": "plurality", "choices": ["Ann", "Bob"],
-         "num_winners": 1, "votes_allowed": 1, "share_to_win": None, "ballots": 150,
-         "totals": {"Ann": 100, "Bob": 50}, "winners": ["Ann"]},
-        {"contest_id": "c2", "name": "Council", "kind": "plurality",
-         "choices": ["Cy", "Di", "Ed"], "num_winners": 2, "votes_allowed": 2,
-         "share_to_win": None, "ballots": 150, "totals": {"Cy": 120, "Di": 100, "Ed": 40},
-         "winners": ["Cy", "Di"]},
-    ],
-}  # fmt: skip
+CONTESTS = mayor_and_council(150, {"Ann": 100, "Bob": 50}, {"Cy": 120, "Di": 100, "Ed": 40})
 
 
 @pytest.fixture
 def sampling(world: World, tmp_path: Path) -> World:
-    """The world with audit X sampling its first round and the board pages served."""
-    served = {getattr(r, "path", None) for r in world.client.app.routes}  # type: ignore[attr-defined]
-    if "/audits/{audit}/board/ballots" not in served:
-        world.client.app.include_router(routes_board.router)  # type: ignore[attr-defined]
-    manifest = tmp_path / "manifest.csv"
-    manifest.write_text(
-        "Tabulator,Batch Name,Number of Ballots\nT1,B1,30\nT1,B2,20\nT2,B1,25\n", encoding="utf-8"
-    )
-    contests = tmp_path / "contests.json"
-    contests.write_text(json.dumps(CONTESTS), encoding="utf-8")
-    with world.store.transaction() as session:
-        audit = service.find_audit(session, "X")
-        for place in ("A", "B"):
-            service.load_manifest(session, audit, manifest, place, "setup")
-        service.add_contest(session, audit, contests, "Mayor", targeted=True, actor="setup")
-        service.add_contest(session, audit, contests, "Council", targeted=False, actor="setup")
-        service.set_seed(session, audit, SEED, "setup")
-    with world.store.transaction() as session:
-        service.start_round(session, service.find_audit(session, "X"), 12, "setup")
+    """The world with audit X sampling its first round of 12 draws."""
+    manifest = "Tabulator,Batch Name,Number of Ballots\nT1,B1,30\nT1,B2,20\nT2,B1,25\n"
+    start_sampling(world, tmp_path, manifest, CONTESTS, 12)
     return world
 
 

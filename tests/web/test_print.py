@@ -31,7 +31,7 @@ from tallyguard.report.pdf import audit_report_pdf
 from tallyguard.web import routes_print
 from tallyguard.web.routes_board import BoardList
 from tallyguard.web.security import ROUTES
-from tests.web.conftest import SEED, World
+from tests.web.conftest import SEED, World, mayor_and_council, start_sampling
 
 LABELS = "/audits/X/jurisdictions/A/labels.pdf"
 REPORT = "/admin/audits/X/report.pdf"
@@ -43,18 +43,7 @@ FIRST_CARDS = [
     ("T1", "B1", 78, "0.043014729342185208"),
 ]
 CARDS_IN_A = 39
-CONTESTS = {
-    "election": "E",
-    "contests": [
-        {"contest_id": "c1", "name": "Mayor", "kind": "plurality", "choices": ["Ann", "Bob"],
-         "num_winners": 1, "votes_allowed": 1, "share_to_win": None, "ballots": 1500,
-         "totals": {"Ann": 1000, "Bob": 500}, "winners": ["Ann"]},
-        {"contest_id": "c2", "name": "Council", "kind": "plurality",
-         "choices": ["Cy", "Di", "Ed"], "num_winners": 2, "votes_allowed": 2,
-         "share_to_win": None, "ballots": 1500, "totals": {"Cy": 1200, "Di": 1000, "Ed": 400},
-         "winners": ["Cy", "Di"]},
-    ],
-}  # fmt: skip
+CONTESTS = mayor_and_council(1500, {"Ann": 1000, "Bob": 500}, {"Cy": 1200, "Di": 1000, "Ed": 400})
 
 # --- Avery 5160 geometry, in points (72 to the inch) --------------------------------------
 PAGE = (612.0, 792.0)  # US Letter
@@ -246,24 +235,12 @@ def read_pdf(pdf: bytes) -> list[Page]:
 
 @pytest.fixture
 def sampling(world: World, tmp_path: Path) -> World:
-    """The world with audit X sampling its first round of 70 draws, the print routes served."""
-    manifest = tmp_path / "manifest.csv"
-    manifest.write_text(
+    """The world with audit X sampling its first round of 70 draws."""
+    manifest = (
         "Container,Tabulator,Batch Name,Number of Ballots\n"
-        "Box 1,T1,B1,300\nBox 1,T1,B2,200\nBox 2,T2,B1,250\n",
-        encoding="utf-8",
+        "Box 1,T1,B1,300\nBox 1,T1,B2,200\nBox 2,T2,B1,250\n"
     )
-    contests = tmp_path / "contests.json"
-    contests.write_text(json.dumps(CONTESTS), encoding="utf-8")
-    with world.store.transaction() as session:
-        audit = service.find_audit(session, "X")
-        for place in ("A", "B"):
-            service.load_manifest(session, audit, manifest, place, "setup")
-        service.add_contest(session, audit, contests, "Mayor", targeted=True, actor="setup")
-        service.add_contest(session, audit, contests, "Council", targeted=False, actor="setup")
-        service.set_seed(session, audit, SEED, "setup")
-    with world.store.transaction() as session:
-        service.start_round(session, service.find_audit(session, "X"), 70, "setup")
+    start_sampling(world, tmp_path, manifest, CONTESTS, 70)
     return world
 
 
