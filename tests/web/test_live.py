@@ -9,16 +9,19 @@ it renders the section again only when the audit's event log has grown.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from fastapi import APIRouter
+from fastapi.testclient import TestClient
 
 from tallyguard.audit.workflow import service
 from tallyguard.store.models import Audit
 from tallyguard.web import routes_public
+from tallyguard.web.app import ENV_DB, ENV_SECRET, ENV_SECURE, app_from_environment
 from tallyguard.web.security import route
 from tallyguard.web.views import audit_view
-from tests.web.conftest import World
+from tests.web.conftest import CSRF, World
 
 STATUS = "/public/X/status"
 
@@ -92,3 +95,32 @@ def test_the_section_is_rendered_again_only_after_a_new_event(
 def test_only_a_public_get_can_be_passive(method: str, roles: list[str]) -> None:
     with pytest.raises(ValueError, match="only a public GET can be passive"):
         route(APIRouter(), method, f"/passive-{method}-{roles[0]}", roles, passive=True)  # type: ignore[arg-type]
+
+
+def test_worker_processes_share_the_key_of_anonymous_forms(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``tallyguard serve --workers N``: a login form from one worker posts to another."""
+    url = f"sqlite:///{tmp_path / 'web.db'}"
+    monkeypatch.setenv(ENV_DB, url)
+    monkeypatch.setenv(ENV_SECURE, "1")
+    monkeypatch.setenv(ENV_SECRET, "ab" * 32)
+    first, second = (
+        TestClient(app_from_environment(), base_url="https://testserver", follow_redirects=False)
+        for _ in range(2)
+    )
+    page = first.get("/login")
+    token = CSRF.search(page.text)
+    assert token is not None
+    second.cookies.update(first.cookies)
+    answer = second.post(
+        "/login", data={"email": "nobody@example.org", "password": "x" * 12, "csrf_token": token[1]}
+    )
+    assert answer.status_code == 401  # past the CSRF check: the password is what is wrong
+    monkeypatch.setenv(ENV_SECRET, "cd" * 32)
+    third = TestClient(app_from_environment(), base_url="https://testserver")
+    third.cookies.update(first.cookies)
+    refused = third.post(
+        "/login", data={"email": "nobody@example.org", "password": "x" * 12, "csrf_token": token[1]}
+    )
+    assert refused.status_code == 403

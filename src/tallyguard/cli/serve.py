@@ -74,4 +74,12 @@ def serve(
     os.environ[ENV_DB] = url
     os.environ[ENV_SECURE] = "0" if insecure_cookies else "1"
     os.environ[ENV_SECRET] = secrets.token_hex(32)
-    uvicorn.run("tallyguard.web.app:app_from_environment", factory=True, workers=workers, **options)
+    # A worker imports the app before it answers the supervisor's health check: give a
+    # loaded machine time for that.
+    uvicorn.run(
+        "tallyguard.web.app:app_from_environment",
+        factory=True,
+        workers=workers,
+        timeout_worker_healthcheck=60,
+        **options,
+    )
