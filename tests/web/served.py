@@ -10,7 +10,7 @@ stops the server (and kills it, if it does not stop in time) whatever happens.
 
 It also holds what both tests of the served app need around it: the ballot form a
 board posts (:func:`ballot_form`) and every card's interpretations as stored
-(:func:`stored_cards`).
+(:func:`~tests.audit.workflow.test_boards_load.stored_cards`).
 """
 
 from __future__ import annotations
@@ -26,12 +26,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-from sqlalchemy import select
 
-from tallyguard.audit.workflow.boards import CardInterpretation
-from tallyguard.audit.workflow.inputs import CardKey
-from tallyguard.store.db import Store
-from tallyguard.store.models import Batch, Contest, Interpretation, Jurisdiction
+from tests.audit.workflow.test_boards_load import Seen
 
 #: How long the server may take to answer ``/login``, and to stop, in seconds.
 STARTUP_SECONDS = 30.0
@@ -39,7 +35,6 @@ STOP_SECONDS = 10.0
 #: Ports tried before giving up (each a free one at the time it is picked).
 PORT_TRIES = 3
 #: One card's interpretations, by contest name.
-Seen = dict[str, CardInterpretation]
 
 
 def _free_port() -> int:
@@ -140,24 +135,3 @@ def ballot_form(token: str, contests: tuple[str, ...], seen: Seen) -> dict[str, 
         fields[f"c{n}-choice"] = list(item.choices)
         fields[f"c{n}-comment"] = item.comment
     return fields
-
-
-def stored_cards(store: Store) -> dict[CardKey, Seen]:
-    """Every recorded card's interpretations, as stored (one row per card and contest)."""
-    query = (
-        select(Jurisdiction.name, Batch.tabulator, Batch.batch_name, Interpretation.position,
-               Contest.name, Interpretation.result, Interpretation.choices,
-               Interpretation.comment)
-        .join(Batch, Batch.id == Interpretation.batch_id)
-        .join(Jurisdiction, Jurisdiction.id == Batch.jurisdiction_id)
-        .join(Contest, Contest.id == Interpretation.contest_id)
-    )  # fmt: skip
-    found: dict[CardKey, Seen] = {}
-    with store.transaction() as session:
-        for place, tabulator, batch, position, contest, result, choices, comment in session.execute(
-            query
-        ):
-            seen = found.setdefault(CardKey(place, tabulator, batch, position), {})
-            assert contest not in seen, (place, tabulator, batch, position, contest)
-            seen[contest] = CardInterpretation(result, tuple(choices), comment)
-    return found

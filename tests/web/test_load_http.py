@@ -52,8 +52,9 @@ from tallyguard.store.db import Store
 from tallyguard.store.events import load_chain, verify_log
 from tallyguard.store.models import Event
 from tallyguard.web.security import SESSION_COOKIE
+from tests.audit.workflow.test_boards_load import Seen, stored_cards
 from tests.web.conftest import CSRF, SEED
-from tests.web.served import Seen, ballot_form, serving, stored_cards
+from tests.web.served import ballot_form, serving
 
 NAME = "Load"
 CARDS = 10_448

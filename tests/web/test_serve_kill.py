@@ -40,8 +40,9 @@ from tallyguard.store.db import Store
 from tallyguard.store.events import load_chain, verify_log
 from tallyguard.store.models import Event
 from tallyguard.web.security import SESSION_COOKIE
+from tests.audit.workflow.test_boards_load import Seen, stored_cards
 from tests.web.conftest import CSRF, SEED
-from tests.web.served import Seen, ServedApp, ballot_form, stored_cards
+from tests.web.served import ServedApp, ballot_form
 
 NAME = "Night"
 CONTESTS = ("Mayor", "Council")

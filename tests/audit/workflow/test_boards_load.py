@@ -102,8 +102,8 @@ def _interpretation(rng: np.random.Generator, note: str = "") -> Seen:
     return {"Governor": governor, "City Council": council}
 
 
-def _stored(store: Store) -> dict[CardKey, Seen]:
-    """Every card's interpretations, as stored."""
+def stored_cards(store: Store) -> dict[CardKey, Seen]:
+    """Every recorded card's interpretations, as stored (one row per card and contest)."""
     query = (
         select(Jurisdiction.name, Batch.tabulator, Batch.batch_name, Interpretation.position,
                Contest.name, Interpretation.result, Interpretation.choices,
@@ -185,7 +185,7 @@ def test_fifty_boards_record_five_thousand_cards(db_url: str, big_election: Path
     assert counts == {"recorded": BOARDS * PER_BOARD, "unchanged": DOUBLED, "corrected": CORRECTED}
 
     with Store.open(db_url) as store:
-        assert _stored(store) == expected
+        assert stored_cards(store) == expected
         with store.transaction() as s:
             audit = service.find_audit(s, NAME)
             assert verify_log(s, audit.id) == []
@@ -261,7 +261,7 @@ def test_every_acknowledged_card_survives_a_killed_recorder(
     acked = [CardKey(*json.loads(line)) for line in acknowledged]
     assert acked == sample[: len(acked)]
     with Store.open(db_url) as store:
-        stored = _stored(store)
+        stored = stored_cards(store)
         with store.transaction() as s:
             audit = service.find_audit(s, NAME)
             assert verify_log(s, audit.id) == []
